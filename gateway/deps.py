@@ -1,0 +1,72 @@
+"""Request-scoped helpers: the NATS client, the session's actor, body decoding that reports clear errors."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import msgspec
+from litestar import Request
+from nats.aio.client import Client
+
+from shared import bus
+from shared.contracts import identity
+from shared.contracts.common import Actor, Contract, FieldError
+from shared.errors import Forbidden, Unauthenticated, ValidationFailed
+
+SESSION_COOKIE = "xh_session"
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def nats_client(request: Request) -> Client:
+    return request.app.state.nc
+
+
+async def call(request: Request, subject: str, payload: Contract, reply_type: type[R], timeout: float = 5.0) -> R:
+    return await bus.call(nats_client(request), subject, payload, reply_type, timeout=timeout)
+
+
+async def current_session(request: Request) -> identity.Session:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise Unauthenticated()
+    return await call(request, identity.SESSION_VERIFY, identity.SessionToken(token=token), identity.Session)
+
+
+async def current_actor(request: Request) -> Actor:
+    return (await current_session(request)).actor
+
+
+async def enterprise_actor(request: Request) -> Actor:
+    actor = await current_actor(request)
+    if actor.role != "ENTERPRISE":
+        raise Forbidden("该功能仅限企业用户使用")
+    return actor
+
+
+async def officer_actor(request: Request) -> Actor:
+    actor = await current_actor(request)
+    if actor.role != "OFFICER":
+        raise Forbidden("该功能仅限海关关员使用")
+    return actor
+
+
+async def decode_body(request: Request, model: type[T]) -> T:
+    """Decode JSON with msgspec (strict types, unknown fields refused) and report the failing field."""
+    raw = await request.body()
+    try:
+        return msgspec.json.decode(raw or b"{}", type=model)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        field = text.split("at `$.", 1)[1].rstrip("`").split("[")[0] if "at `$." in text else ""
+        if text.startswith("Object contains unknown field"):
+            field = text.split("`")[1]
+            message = "不支持的字段"
+        elif text.startswith("Object missing required field"):
+            field = text.split("`")[1]
+            message = "必填项不能为空"
+        else:
+            message = "格式有误"
+        raise ValidationFailed("请求内容有误", fields=[FieldError(field=field, message=message)]) from None
+    except msgspec.DecodeError:
+        raise ValidationFailed("请求内容不是有效的JSON") from None

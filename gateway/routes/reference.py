@@ -1,0 +1,75 @@
+"""Reference look-ups: countries, ports, agreements, proof types, certificate auto-fill, 补录."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Request, Response, get, post
+
+from gateway.deps import call, current_actor, decode_body, enterprise_actor
+from shared.contracts import registry
+from shared.contracts.common import Empty, FieldError
+from shared.errors import ValidationFailed
+
+
+@get("/api/v1/reference/countries", summary="Countries/regions, fuzzy search")
+async def countries(request: Request, q: str = "", limit: int = 20) -> registry.CountryList:
+    await current_actor(request)
+    return await call(request, registry.REFERENCE_COUNTRIES, registry.ReferenceQuery(q=q, limit=limit), registry.CountryList)
+
+
+@get("/api/v1/reference/ports", summary="Ports of a country, fuzzy search")
+async def ports(request: Request, country: str | None = None, q: str = "", limit: int = 20) -> registry.PortList:
+    await current_actor(request)
+    return await call(request, registry.REFERENCE_PORTS,
+                      registry.ReferenceQuery(q=q, country=country.upper() if country else None, limit=limit),
+                      registry.PortList)
+
+
+@get("/api/v1/reference/agreements", summary="Preferential trade agreements (China Customs codes)")
+async def agreements(request: Request) -> registry.AgreementList:
+    return await call(request, registry.REFERENCE_AGREEMENTS, Empty(), registry.AgreementList)
+
+
+@get("/api/v1/reference/proof-types", summary="The four proof-of-origin types")
+async def proof_types() -> dict:
+    return {"items": [msgspec.to_builtins(p) for p in registry.PROOF_TYPES.values()]}
+
+
+@get("/api/v1/certificates/lookup", summary="Agreement code of a certificate, for the form's auto-fill")
+async def certificate_lookup(request: Request, type: str = "", number: str = "") -> registry.CertificateInfo:
+    await current_actor(request)
+    errors = []
+    if type not in registry.PROOF_TYPES:
+        errors.append(FieldError(field="type", message="请选择享惠证明类型"))
+    if not number.strip():
+        errors.append(FieldError(field="number", message="请填写原产地证书号/声明号"))
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return await call(request, registry.CERTIFICATE_LOOKUP,
+                      registry.CertificateKey(proof_type=type, certificate_no=number.strip()), registry.CertificateInfo)
+
+
+class LinkIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    proof_type: str = ""
+    certificate_no: str = ""
+    export_declaration_no: str = ""
+
+
+@post("/api/v1/export-declaration-links", summary="出口报关单补录: link an export declaration to an own certificate")
+async def create_link(request: Request) -> Response:
+    actor = await enterprise_actor(request)
+    body = await decode_body(request, LinkIn)
+    link = await call(request, registry.LINK_CREATE, registry.LinkCommand(
+        actor=actor, proof_type=body.proof_type, certificate_no=body.certificate_no,
+        export_declaration_no=body.export_declaration_no.strip(),
+    ), registry.ExportDeclarationLink)
+    return Response({"message": "补录成功", "link": msgspec.to_builtins(link)}, status_code=201)
+
+
+@get("/api/v1/export-declaration-links", summary="Own export-declaration links")
+async def list_links(request: Request) -> registry.LinkPage:
+    actor = await enterprise_actor(request)
+    return await call(request, registry.LINK_LIST, registry.LinkList(actor=actor), registry.LinkPage)
+
+
+routes = [countries, ports, agreements, proof_types, certificate_lookup, create_link, list_links]

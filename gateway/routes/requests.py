@@ -1,0 +1,220 @@
+"""享惠受阻协调申请: 暂存, 查询, 详情, 删除, 提交 (composed across services), 撤回, and attachments."""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import quote
+
+import msgspec
+from litestar import Request, Response, delete, get, post, put
+from litestar.datastructures import UploadFile
+
+from gateway.deps import call, current_actor, decode_body, enterprise_actor
+from shared.contracts import attachment, coordination, registry
+from shared.contracts.common import FieldError
+from shared.errors import Conflict, InvalidState, ServiceError, ValidationFailed
+
+BASE = "/api/v1/coordination-requests"
+UPLOAD_BODY_LIMIT = attachment.MAX_BYTES + 64 * 1024  # the file plus multipart framing
+
+
+class CertificateNotOwned(ServiceError):
+    status, code, message = 422, "CERTIFICATE_NOT_OWNED", "企业填写证书有误"
+
+
+class DeclarationNotLinked(ServiceError):
+    status, code = 422, "EXPORT_DECLARATION_NOT_LINKED"
+    message = "提交失败:出口报关单号未与证书号关联，请点击此处进行出口报关单补录！"
+
+
+class AttachmentRequired(ServiceError):
+    status, code, message = 422, "ATTACHMENT_REQUIRED", "提交失败:请至少上传一个附件"
+
+
+class FormIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    """The form as the browser sends it. Server-filled fields are accepted and ignored."""
+
+    proof_type: str = ""
+    import_country: str = ""
+    import_port: str = ""
+    certificate_no: str = ""
+    export_declaration_no: str = ""
+    import_declaration_no: str = ""
+    reason: str = ""
+    version: int | None = None
+    # Never taken from the client: filled from the session and the registry.
+    agreement_code: str | None = None
+    enterprise_name: str | None = None
+    credit_code: str | None = None
+
+    def form(self) -> coordination.RequestForm:
+        return coordination.RequestForm(
+            proof_type=self.proof_type, import_country=self.import_country, import_port=self.import_port,
+            certificate_no=self.certificate_no, export_declaration_no=self.export_declaration_no,
+            import_declaration_no=self.import_declaration_no, reason=self.reason,
+        )
+
+
+class VersionIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    version: int | None = None
+
+
+def _result(message: str, request: coordination.CoordinationRequest, status: int = 200) -> Response:
+    return Response({"message": message, "request": msgspec.to_builtins(request)}, status_code=status)
+
+
+@post(BASE, summary="暂存: save a new application (all field errors at once)")
+async def create_request(request: Request) -> Response:
+    actor = await enterprise_actor(request)
+    body = await decode_body(request, FormIn)
+    created = await call(request, coordination.CREATE,
+                         coordination.CreateCommand(actor=actor, form=body.form()), coordination.CoordinationRequest)
+    return _result("暂存成功", created, 201)
+
+
+@get(BASE, summary="查询: own applications, newest first, keyset paged")
+async def list_requests(
+    request: Request,
+    request_no: str | None = None,
+    certificate_no: str | None = None,
+    export_declaration_no: str | None = None,
+    status: str | None = None,
+    proof_type: str | None = None,
+    agreement_code: str | None = None,
+    submitted_from: date | None = None,
+    submitted_to: date | None = None,
+    cursor: str | None = None,
+    limit: int = 20,
+) -> coordination.RequestPage:
+    actor = await enterprise_actor(request)
+    if not 1 <= limit <= 100:
+        raise ValidationFailed(fields=[FieldError(field="limit", message="每页条数应为1至100")])
+    return await call(request, coordination.LIST, coordination.ListQuery(
+        actor=actor, request_no=request_no, certificate_no=certificate_no,
+        export_declaration_no=export_declaration_no, status=status, proof_type=proof_type,
+        agreement_code=agreement_code, submitted_from=submitted_from, submitted_to=submitted_to,
+        cursor=cursor, limit=limit,
+    ), coordination.RequestPage)
+
+
+async def _get(request: Request, actor, request_id: str) -> coordination.CoordinationRequest:
+    return await call(request, coordination.GET, coordination.RequestRef(actor=actor, request_id=request_id),
+                      coordination.CoordinationRequest)
+
+
+@get(BASE + "/{request_id:str}", summary="详情: the application, its flags and status history")
+async def get_request(request: Request, request_id: str) -> coordination.CoordinationRequest:
+    return await _get(request, await enterprise_actor(request), request_id)
+
+
+@put(BASE + "/{request_id:str}", summary="暂存 again (editable statuses only; carries the version it saw)")
+async def update_request(request: Request, request_id: str) -> Response:
+    actor = await enterprise_actor(request)
+    body = await decode_body(request, FormIn)
+    if body.version is None:
+        raise ValidationFailed(fields=[FieldError(field="version", message="缺少数据版本号，请刷新后重试")])
+    updated = await call(request, coordination.UPDATE, coordination.UpdateCommand(
+        actor=actor, request_id=request_id, version=body.version, form=body.form(),
+    ), coordination.CoordinationRequest)
+    return _result("暂存成功", updated)
+
+
+@delete(BASE + "/{request_id:str}", summary="删除 (暂存, 已撤回, 退回 only)", status_code=200)
+async def delete_request(request: Request, request_id: str, version: int | None = None) -> dict:
+    actor = await enterprise_actor(request)
+    await call(request, coordination.DELETE,
+               coordination.TransitionCommand(actor=actor, request_id=request_id, version=version), coordination.Deleted)
+    return {"message": "删除成功"}
+
+
+@post(BASE + "/{request_id:str}/submit", summary="提交: ownership → linkage → attachments → transition", status_code=200)
+async def submit_request(request: Request, request_id: str) -> Response:
+    actor = await enterprise_actor(request)
+    body = await decode_body(request, VersionIn)
+    current = await _get(request, actor, request_id)
+    if body.version is not None and body.version != current.version:
+        raise Conflict()
+    if not current.editable:
+        raise InvalidState("当前状态不允许提交")
+    owned = await call(request, registry.CERTIFICATE_OWNERSHIP, registry.OwnershipQuery(
+        proof_type=current.proof_type, certificate_no=current.certificate_no, credit_code=actor.credit_code or "",
+    ), registry.Answer)
+    if not owned.yes:
+        raise CertificateNotOwned()
+    linked = await call(request, registry.LINK_CHECK, registry.LinkQuery(
+        proof_type=current.proof_type, certificate_no=current.certificate_no,
+        export_declaration_no=current.export_declaration_no,
+    ), registry.Answer)
+    if not linked.yes:
+        raise DeclarationNotLinked()
+    files = await call(request, attachment.LIST, attachment.ListAttachments(actor=actor, request_id=current.id),
+                       attachment.AttachmentList)
+    if not files.items:
+        raise AttachmentRequired()
+    submitted = await call(request, coordination.SUBMIT, coordination.TransitionCommand(
+        actor=actor, request_id=current.id, version=current.version,
+    ), coordination.CoordinationRequest)
+    return _result("申报成功", submitted)
+
+
+@post(BASE + "/{request_id:str}/withdraw", summary="撤回 (待办 only)", status_code=200)
+async def withdraw_request(request: Request, request_id: str) -> Response:
+    actor = await enterprise_actor(request)
+    body = await decode_body(request, VersionIn)
+    withdrawn = await call(request, coordination.WITHDRAW, coordination.TransitionCommand(
+        actor=actor, request_id=request_id, version=body.version,
+    ), coordination.CoordinationRequest)
+    return _result("撤回成功", withdrawn)
+
+
+# --- attachments ------------------------------------------------------------------------------------
+
+@post(BASE + "/{request_id:str}/attachments", summary="上传附件 (multipart field `file`, ≤ 4 MiB)",
+      request_max_body_size=UPLOAD_BODY_LIMIT, status_code=201)
+async def upload_attachment(request: Request, request_id: str) -> Response:
+    actor = await enterprise_actor(request)
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise ValidationFailed("请选择要上传的文件", fields=[FieldError(field="file", message="请选择要上传的文件")])
+    content = await upload.read()
+    if len(content) > attachment.MAX_BYTES:
+        raise ServiceError("文件大小不能超过4M", code="FILE_TOO_LARGE", status=413)
+    info = await call(request, attachment.UPLOAD, attachment.UploadCommand(
+        actor=actor, request_id=request_id, filename=upload.filename or "", content=content,
+    ), attachment.AttachmentInfo, timeout=30)
+    return Response({"message": "上传成功", "attachment": msgspec.to_builtins(info)}, status_code=201)
+
+
+@get(BASE + "/{request_id:str}/attachments", summary="Attachments of an application")
+async def list_attachments(request: Request, request_id: str) -> attachment.AttachmentList:
+    actor = await current_actor(request)
+    return await call(request, attachment.LIST, attachment.ListAttachments(actor=actor, request_id=request_id),
+                      attachment.AttachmentList)
+
+
+@get(BASE + "/{request_id:str}/attachments/{attachment_id:str}", summary="Download an attachment (integrity-checked)")
+async def download_attachment(request: Request, request_id: str, attachment_id: str) -> Response:
+    actor = await current_actor(request)
+    result = await call(request, attachment.DOWNLOAD, attachment.AttachmentRef(
+        actor=actor, request_id=request_id, attachment_id=attachment_id,
+    ), attachment.AttachmentContent, timeout=30)
+    ascii_name = result.info.filename.encode("ascii", "ignore").decode().replace('"', "") or "attachment"
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(result.info.filename)}"
+    return Response(result.content, media_type=result.info.content_type, headers={
+        "Content-Disposition": disposition, "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+    })
+
+
+@delete(BASE + "/{request_id:str}/attachments/{attachment_id:str}", summary="Delete an attachment (editable only)",
+        status_code=200)
+async def delete_attachment(request: Request, request_id: str, attachment_id: str) -> dict:
+    actor = await enterprise_actor(request)
+    await call(request, attachment.DELETE, attachment.AttachmentRef(
+        actor=actor, request_id=request_id, attachment_id=attachment_id,
+    ), attachment.AttachmentInfo)
+    return {"message": "删除成功"}
+
+
+routes = [create_request, list_requests, get_request, update_request, delete_request, submit_request,
+          withdraw_request, upload_attachment, list_attachments, download_attachment, delete_attachment]

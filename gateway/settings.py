@@ -1,0 +1,38 @@
+"""Gateway configuration from the environment, validated at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.settings import PROFILES, Env, check_fixed_captcha
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: str
+    nats_url: str
+    http_host: str
+    http_port: int
+    cookie_secure: bool
+    allowed_origins: frozenset[str]
+    log_level: str
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = Env(environ)
+        profile = env.choice("PROFILE", "dev", PROFILES)
+        settings = cls(
+            profile=profile,
+            nats_url=env.str("NATS_URL"),
+            http_host=env.str("HTTP_HOST", "0.0.0.0"),
+            http_port=env.int("HTTP_PORT", 8000),
+            cookie_secure=env.bool("COOKIE_SECURE", profile == "production"),
+            allowed_origins=frozenset(o.strip() for o in env.str("ALLOWED_ORIGINS", "-").split(",") if o.strip() not in ("", "-")),
+            log_level=env.str("LOG_LEVEL", "INFO"),
+        )
+        # The gateway never checks captchas itself, but refuses to front a stack configured to accept a fixed one.
+        check_fixed_captcha(env, profile, env.optional("CAPTCHA_FIXED_CODE"))
+        env.require(not (profile == "production" and not settings.cookie_secure),
+                    "COOKIE_SECURE must be true in the production profile")
+        env.done("gateway")
+        return settings

@@ -1,0 +1,4 @@
+from shared.runtime import run
+from services.attachment.service import definition
+
+run(definition)

@@ -1,0 +1,244 @@
+"""attachment's endpoints: upload (object first, then row + event), list, verified download, delete."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import unicodedata
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from minio import Minio
+from minio.error import S3Error
+
+from services.attachment import filetype
+from shared import bus, outbox
+from shared.contracts import attachment as c
+from shared.contracts import coordination
+from shared.contracts.common import Actor
+from shared.contracts.events import AttachmentAdded, AttachmentRemoved, RequestDeleted
+from shared.errors import Forbidden, InvalidState, NotFound, ServiceError
+from shared.runtime import Context, ServiceDefinition
+from shared.settings import Env
+
+COLUMNS = "id, request_id, filename, content_type, size, sha256, created_at, s3_key"
+
+
+class AttachmentNotFound(NotFound):
+    code, message = "ATTACHMENT_NOT_FOUND", "附件不存在"
+
+
+class FileTooLarge(ServiceError):
+    status, code, message = 413, "FILE_TOO_LARGE", "文件大小不能超过4M"
+
+
+class UnsupportedFileType(ServiceError):
+    status, code, message = 415, "UNSUPPORTED_FILE_TYPE", "仅支持PDF、JPG、PNG、OFD格式的文件"
+
+
+class EmptyFile(ServiceError):
+    status, code, message = 400, "EMPTY_FILE", "不能上传空文件"
+
+
+class IntegrityError(ServiceError):
+    status, code, message = 500, "ATTACHMENT_CORRUPTED", "附件已损坏，无法下载，请联系管理员"
+
+
+def clean_filename(name: str) -> str:
+    """Display name only: drop path parts and control characters, keep Unicode, limit the length."""
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().strip(".")
+    if len(name) > 120:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: 120 - len(ext) - 1] + dot + ext) if dot and len(ext) <= 10 else name[:120]
+    return name or "附件"
+
+
+def _info(row: asyncpg.Record) -> c.AttachmentInfo:
+    return c.AttachmentInfo(
+        id=str(row["id"]), request_id=str(row["request_id"]), filename=row["filename"],
+        content_type=row["content_type"], size=row["size"], sha256=row["sha256"], created_at=row["created_at"],
+    )
+
+
+class Attachments:
+    def __init__(self, ctx: Context) -> None:
+        self.pool = ctx.pool
+        self.nc = ctx.nc
+        self.s3: Minio = ctx.extras["s3"]
+        self.bucket: str = ctx.extras["s3_bucket"]
+
+    async def _request(self, actor: Actor, request_id: str) -> coordination.CoordinationRequest:
+        """The application, as its enterprise sees it: 404 when it is not theirs."""
+        return await bus.call(
+            self.nc, coordination.GET, coordination.RequestRef(actor=actor, request_id=request_id),
+            coordination.CoordinationRequest,
+        )
+
+    async def upload(self, cmd: c.UploadCommand) -> c.AttachmentInfo:
+        if cmd.actor.role != "ENTERPRISE" or not cmd.actor.credit_code:
+            raise Forbidden("仅企业用户可以上传附件")
+        if len(cmd.content) > c.MAX_BYTES:
+            raise FileTooLarge()
+        if not cmd.content:
+            raise EmptyFile()
+        content_type = filetype.detect(cmd.content)
+        if content_type is None:
+            raise UnsupportedFileType()
+        request = await self._request(cmd.actor, cmd.request_id)
+        if not request.editable:
+            raise InvalidState("当前状态不允许上传附件")
+        attachment_id = uuid.uuid4()
+        key = f"{request.credit_code}/{request.id}/{attachment_id}"
+        digest = hashlib.sha256(cmd.content).hexdigest()
+        # Object first: a crash after it leaves an orphan object (swept later), never a row without bytes.
+        await asyncio.to_thread(
+            self.s3.put_object, self.bucket, key, io.BytesIO(cmd.content), len(cmd.content),
+            content_type=content_type, metadata={"sha256": digest},
+        )
+        filename = clean_filename(cmd.filename)
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "INSERT INTO attachments (id, request_id, credit_code, filename, content_type, size, sha256,"
+                f" s3_key, created_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING {COLUMNS}",
+                attachment_id, uuid.UUID(request.id), request.credit_code, filename, content_type,
+                len(cmd.content), digest, key, cmd.actor.user_id,
+            )
+            await outbox.record(conn, outbox.new_event(
+                AttachmentAdded, attachment_id=str(attachment_id), request_id=request.id,
+                credit_code=request.credit_code, filename=filename, size=len(cmd.content), sha256=digest,
+            ))
+        return _info(row)
+
+    async def list(self, q: c.ListAttachments) -> c.AttachmentList:
+        rows = await self._scoped(q.actor, "request_id = $1", self._uuid(q.request_id))
+        return c.AttachmentList(items=[_info(r) for r in rows])
+
+    async def download(self, ref: c.AttachmentRef) -> c.AttachmentContent:
+        rows = await self._scoped(
+            ref.actor, "request_id = $1 AND id = $2", self._uuid(ref.request_id), self._uuid(ref.attachment_id)
+        )
+        if not rows:
+            raise AttachmentNotFound()
+        row = rows[0]
+        content = await asyncio.to_thread(self._read, row["s3_key"])
+        if content is None or hashlib.sha256(content).hexdigest() != row["sha256"]:
+            raise IntegrityError()
+        return c.AttachmentContent(info=_info(row), content=content)
+
+    async def delete(self, ref: c.AttachmentRef) -> c.AttachmentInfo:
+        if ref.actor.role != "ENTERPRISE":
+            raise Forbidden("仅企业用户可以删除附件")
+        request = await self._request(ref.actor, ref.request_id)
+        if not request.editable:
+            raise InvalidState("当前状态不允许删除附件")
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                f"UPDATE attachments SET deleted_at = now() WHERE id = $1 AND request_id = $2 AND credit_code = $3"
+                f" AND deleted_at IS NULL RETURNING {COLUMNS}",
+                self._uuid(ref.attachment_id), uuid.UUID(request.id), request.credit_code,
+            )
+            if row is None:
+                raise AttachmentNotFound()
+            await outbox.record(conn, outbox.new_event(
+                AttachmentRemoved, attachment_id=str(row["id"]), request_id=request.id, credit_code=request.credit_code,
+            ))
+        # After the commit: a failure here leaves an orphan object for the sweeper, never a row without bytes.
+        await asyncio.to_thread(self.s3.remove_object, self.bucket, row["s3_key"])
+        return _info(row)
+
+    async def on_request_deleted(self, conn: asyncpg.Connection, event: RequestDeleted) -> None:
+        rows = await conn.fetch(
+            "UPDATE attachments SET deleted_at = now() WHERE request_id = $1 AND credit_code = $2"
+            " AND deleted_at IS NULL RETURNING id, s3_key",
+            uuid.UUID(event.request_id), event.credit_code,
+        )
+        for row in rows:
+            await outbox.record(conn, outbox.new_event(
+                AttachmentRemoved, attachment_id=str(row["id"]), request_id=event.request_id,
+                credit_code=event.credit_code,
+            ))
+            # Removing an object is idempotent: if the commit fails the event is redelivered and retried.
+            await asyncio.to_thread(self.s3.remove_object, self.bucket, row["s3_key"])
+
+    async def _scoped(self, actor: Actor, condition: str, *args: Any) -> list[asyncpg.Record]:
+        sql = f"SELECT {COLUMNS} FROM attachments WHERE {condition} AND deleted_at IS NULL"
+        if actor.role == "OFFICER":
+            return await self.pool.fetch(sql + " ORDER BY created_at", *args)
+        if not actor.credit_code:
+            raise Forbidden()
+        return await self.pool.fetch(sql + f" AND credit_code = ${len(args) + 1} ORDER BY created_at",
+                                     *args, actor.credit_code)
+
+    def _read(self, key: str) -> bytes | None:
+        try:
+            response = self.s3.get_object(self.bucket, key)
+        except S3Error as exc:
+            if exc.code == "NoSuchKey":
+                return None
+            raise
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+
+    @staticmethod
+    def _uuid(value: str) -> uuid.UUID:
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            raise AttachmentNotFound() from None
+
+
+def configure(env: Env, extras: dict[str, Any]) -> None:
+    extras["s3_endpoint"] = env.str("S3_ENDPOINT")
+    extras["s3_access_key"] = env.str("S3_ACCESS_KEY")
+    extras["s3_secret_key"] = env.str("S3_SECRET_KEY")
+    extras["s3_bucket"] = env.str("S3_BUCKET", "attachments")
+    extras["s3_secure"] = env.bool("S3_SECURE", False)
+
+
+async def start(ctx: Context) -> None:
+    x = ctx.extras
+    x["s3"] = Minio(x["s3_endpoint"], access_key=x["s3_access_key"], secret_key=x["s3_secret_key"],
+                    secure=x["s3_secure"])
+    for _ in range(60):
+        try:
+            if not await asyncio.to_thread(x["s3"].bucket_exists, x["s3_bucket"]):
+                await asyncio.to_thread(x["s3"].make_bucket, x["s3_bucket"])
+            return
+        except (S3Error, OSError) as exc:
+            if isinstance(exc, S3Error) and exc.code == "BucketAlreadyOwnedByYou":
+                return
+            await asyncio.sleep(0.5)
+    raise SystemExit("attachment: S3 not reachable")
+
+
+def _service(ctx: Context) -> Attachments:
+    if "attachments" not in ctx.extras:
+        ctx.extras["attachments"] = Attachments(ctx)
+    return ctx.extras["attachments"]
+
+
+def endpoints(ctx: Context) -> list[bus.Endpoint]:
+    svc = _service(ctx)
+    return [
+        bus.Endpoint(c.UPLOAD, c.UploadCommand, svc.upload),
+        bus.Endpoint(c.LIST, c.ListAttachments, svc.list),
+        bus.Endpoint(c.DOWNLOAD, c.AttachmentRef, svc.download),
+        bus.Endpoint(c.DELETE, c.AttachmentRef, svc.delete),
+    ]
+
+
+definition = ServiceDefinition(
+    name="attachment",
+    migrations=Path(__file__).parent / "migrations",
+    endpoints=endpoints,
+    consumers=lambda ctx: {RequestDeleted: _service(ctx).on_request_deleted},
+    configure=configure,
+    start=start,
+)

@@ -1,0 +1,183 @@
+"""certificate-registry's endpoints: certificate lookup, ownership and linkage answers, 补录, reference data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+
+from services.certificate_registry.reference import ReferenceData
+from shared import demo, outbox
+from shared.bus import Endpoint
+from shared.contracts import registry as c
+from shared.contracts.common import Empty, FieldError
+from shared.contracts.events import ExportDeclarationLinked
+from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.formats import is_export_declaration_no
+from shared.runtime import Context, ServiceDefinition
+
+
+class CertificateNotFound(NotFound):
+    code, message = "CERTIFICATE_NOT_FOUND", "未找到该原产地证书（声明），请核对类型和编号"
+
+
+class Registry:
+    def __init__(self, ctx: Context, reference: ReferenceData) -> None:
+        self.pool = ctx.pool
+        self.ref = reference
+
+    async def lookup(self, key: c.CertificateKey) -> c.CertificateInfo:
+        row = await self.pool.fetchrow(
+            "SELECT proof_type, certificate_no, agreement_code, import_country, valid_until, status"
+            " FROM certificates WHERE proof_type = $1 AND certificate_no = $2",
+            key.proof_type,
+            key.certificate_no.strip(),
+        )
+        if row is None:
+            raise CertificateNotFound()
+        agreement = self.ref.agreement_by_code.get(row["agreement_code"])
+        return c.CertificateInfo(
+            proof_type=row["proof_type"],
+            certificate_no=row["certificate_no"],
+            agreement_code=row["agreement_code"],
+            agreement_name=agreement.name_zh if agreement else "",
+            import_country=row["import_country"],
+            valid_until=row["valid_until"],
+            status=row["status"],
+        )
+
+    async def owns(self, q: c.OwnershipQuery) -> c.Answer:
+        owned = await self.pool.fetchval(
+            "SELECT true FROM certificates WHERE proof_type = $1 AND certificate_no = $2 AND holder_credit_code = $3",
+            q.proof_type,
+            q.certificate_no,
+            q.credit_code,
+        )
+        return c.Answer(yes=bool(owned))
+
+    async def is_linked(self, q: c.LinkQuery) -> c.Answer:
+        linked = await self.pool.fetchval(
+            "SELECT true FROM export_declaration_links"
+            " WHERE proof_type = $1 AND certificate_no = $2 AND export_declaration_no = $3",
+            q.proof_type,
+            q.certificate_no,
+            q.export_declaration_no,
+        )
+        return c.Answer(yes=bool(linked))
+
+    async def link(self, cmd: c.LinkCommand) -> c.ExportDeclarationLink:
+        if cmd.actor.credit_code is None:
+            raise Forbidden("仅企业用户可以进行出口报关单补录")
+        errors = []
+        if cmd.proof_type not in c.PROOF_TYPES:
+            errors.append(FieldError(field="proofType", message="请选择享惠证明类型"))
+        if not cmd.certificate_no.strip():
+            errors.append(FieldError(field="certificateNo", message="请填写原产地证书号/声明号"))
+        if not is_export_declaration_no(cmd.export_declaration_no):
+            errors.append(
+                FieldError(field="exportDeclarationNo", message="出口报关单号应为18位数字，且第9位为0")
+            )
+        if errors:
+            raise ValidationFailed(fields=errors)
+        async with self.pool.acquire() as conn, conn.transaction():
+            # Someone else's certificate is refused exactly as a missing one: no hint that it exists.
+            owned = await conn.fetchval(
+                "SELECT true FROM certificates WHERE proof_type = $1 AND certificate_no = $2"
+                " AND holder_credit_code = $3",
+                cmd.proof_type,
+                cmd.certificate_no.strip(),
+                cmd.actor.credit_code,
+            )
+            if not owned:
+                raise CertificateNotFound()
+            row = await self._insert_link(conn, cmd.proof_type, cmd.certificate_no.strip(),
+                                          cmd.export_declaration_no, cmd.actor.credit_code)
+        return row
+
+    @staticmethod
+    async def _insert_link(
+        conn: asyncpg.Connection, proof_type: str, certificate_no: str, declaration_no: str, credit_code: str,
+        source: str = "ENTERPRISE",
+    ) -> c.ExportDeclarationLink:
+        created = await conn.fetchval(
+            "INSERT INTO export_declaration_links (proof_type, certificate_no, export_declaration_no, credit_code, source)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING created_at",
+            proof_type, certificate_no, declaration_no, credit_code, source,
+        )
+        if created is not None:
+            await outbox.record(conn, outbox.new_event(
+                ExportDeclarationLinked,
+                proof_type=proof_type,
+                certificate_no=certificate_no,
+                export_declaration_no=declaration_no,
+                credit_code=credit_code,
+            ))
+        else:
+            created = await conn.fetchval(
+                "SELECT created_at FROM export_declaration_links"
+                " WHERE proof_type = $1 AND certificate_no = $2 AND export_declaration_no = $3",
+                proof_type, certificate_no, declaration_no,
+            )
+        return c.ExportDeclarationLink(
+            proof_type=proof_type, certificate_no=certificate_no,
+            export_declaration_no=declaration_no, created_at=created.isoformat(),
+        )
+
+    async def list_links(self, q: c.LinkList) -> c.LinkPage:
+        rows = await self.pool.fetch(
+            "SELECT proof_type, certificate_no, export_declaration_no, created_at FROM export_declaration_links"
+            " WHERE credit_code = $1 ORDER BY created_at DESC LIMIT 500",
+            q.actor.credit_code,
+        )
+        return c.LinkPage(items=[
+            c.ExportDeclarationLink(
+                proof_type=r["proof_type"], certificate_no=r["certificate_no"],
+                export_declaration_no=r["export_declaration_no"], created_at=r["created_at"].isoformat(),
+            ) for r in rows
+        ])
+
+    async def agreements(self, _: Empty) -> c.AgreementList:
+        return c.AgreementList(items=self.ref.agreements)
+
+    async def countries(self, q: c.ReferenceQuery) -> c.CountryList:
+        return c.CountryList(items=self.ref.search_countries(q.q, min(max(q.limit, 1), 100)))
+
+    async def ports(self, q: c.ReferenceQuery) -> c.PortList:
+        return c.PortList(items=self.ref.search_ports(q.q, q.country, min(max(q.limit, 1), 100)))
+
+
+async def seed(ctx: Context) -> None:
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        for cert in demo.CERTIFICATES:
+            await conn.execute(
+                "INSERT INTO certificates (proof_type, certificate_no, holder_credit_code, holder_name,"
+                " agreement_code, import_country, issue_date, valid_until)"
+                " VALUES ($1, $2, $3, $4, $5, $6, current_date - 30, current_date + 335) ON CONFLICT DO NOTHING",
+                cert.proof_type, cert.certificate_no, cert.holder.credit_code, cert.holder.name,
+                cert.agreement_code, cert.import_country,
+            )
+            for declaration in cert.linked_declarations:
+                await Registry._insert_link(conn, cert.proof_type, cert.certificate_no, declaration,
+                                            cert.holder.credit_code, source="SEED")
+
+
+def endpoints(ctx: Context) -> list[Endpoint]:
+    svc = Registry(ctx, ReferenceData())
+    return [
+        Endpoint(c.CERTIFICATE_LOOKUP, c.CertificateKey, svc.lookup),
+        Endpoint(c.CERTIFICATE_OWNERSHIP, c.OwnershipQuery, svc.owns),
+        Endpoint(c.LINK_CHECK, c.LinkQuery, svc.is_linked),
+        Endpoint(c.LINK_CREATE, c.LinkCommand, svc.link),
+        Endpoint(c.LINK_LIST, c.LinkList, svc.list_links),
+        Endpoint(c.REFERENCE_AGREEMENTS, Empty, svc.agreements),
+        Endpoint(c.REFERENCE_COUNTRIES, c.ReferenceQuery, svc.countries),
+        Endpoint(c.REFERENCE_PORTS, c.ReferenceQuery, svc.ports),
+    ]
+
+
+definition = ServiceDefinition(
+    name="certificate_registry",
+    migrations=Path(__file__).parent / "migrations",
+    endpoints=endpoints,
+    seed=seed,
+)

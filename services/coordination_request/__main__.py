@@ -1,0 +1,4 @@
+from shared.runtime import run
+from services.coordination_request.service import definition
+
+run(definition)

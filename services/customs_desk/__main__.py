@@ -1,0 +1,4 @@
+from shared.runtime import run
+from services.customs_desk.service import definition
+
+run(definition)

@@ -1,0 +1,1 @@
+"""identity: enterprises, users, passwords, captchas, sessions and the login audit."""

@@ -1,0 +1,4 @@
+from shared.runtime import run
+from services.identity.service import definition
+
+run(definition)

@@ -1,0 +1,210 @@
+"""identity's request/reply endpoints: captcha, password login with lockout, session verify, logout."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from captcha.image import ImageCaptcha
+
+from services.identity import seed
+from shared.bus import Endpoint
+from shared.contracts import identity as c
+from shared.contracts.common import Actor, Empty
+from shared.errors import ServiceError, Unauthenticated
+from shared.runtime import Context, ServiceDefinition
+from shared.settings import Env, check_fixed_captcha
+
+MAX_FAILED_ATTEMPTS = 5
+LOCKOUT = timedelta(minutes=15)
+CAPTCHA_TTL = timedelta(minutes=5)
+SESSION_MAX_AGE = timedelta(hours=12)
+# Letters and digits that cannot be mistaken for one another.
+CAPTCHA_ALPHABET = "ACDEFHJKLMNPRTUVWXY345679"
+
+hasher = PasswordHasher()  # argon2id
+_image = ImageCaptcha(width=120, height=44)
+# Verified against when the user does not exist, so timing does not reveal which usernames exist.
+_DUMMY_HASH = hasher.hash(secrets.token_hex(16))
+
+
+class LoginFailed(ServiceError):
+    status, code, message = 401, "LOGIN_FAILED", "用户名或密码错误"
+
+
+class CaptchaInvalid(ServiceError):
+    status, code, message = 400, "CAPTCHA_INVALID", "验证码错误或已过期，请重新输入"
+
+
+class AccountLocked(ServiceError):
+    status, code, message = 423, "ACCOUNT_LOCKED", "登录失败次数过多，账号已锁定，请15分钟后再试"
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode()).digest()
+
+
+class Identity:
+    def __init__(self, ctx: Context) -> None:
+        self.pool = ctx.pool
+        self.fixed_captcha: str | None = ctx.extras["captcha_fixed_code"]
+        self.idle = timedelta(minutes=ctx.extras["session_idle_minutes"])
+
+    async def create_captcha(self, _: Empty) -> c.Captcha:
+        code = "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(4))
+        captcha_id = uuid.uuid4()
+        png = await asyncio.to_thread(lambda: _image.generate(code).getvalue())
+        async with self.pool.acquire() as conn:
+            await conn.execute("DELETE FROM captchas WHERE expires_at < now() - interval '1 hour'")
+            await conn.execute(
+                "INSERT INTO captchas (id, code_hash, expires_at) VALUES ($1, $2, now() + $3::interval)",
+                captcha_id,
+                _digest(code),
+                CAPTCHA_TTL,
+            )
+        return c.Captcha(captcha_id=str(captcha_id), image_png=png)
+
+    async def _check_captcha(self, conn: asyncpg.Connection, captcha_id: str, code: str) -> bool:
+        if self.fixed_captcha and hmac.compare_digest(code, self.fixed_captcha):
+            return True
+        try:
+            cid = uuid.UUID(captcha_id)
+        except ValueError:
+            return False
+        # Single use: the captcha is spent by any attempt, right or wrong.
+        stored = await conn.fetchval(
+            "UPDATE captchas SET used_at = now() WHERE id = $1 AND used_at IS NULL AND expires_at > now()"
+            " RETURNING code_hash",
+            cid,
+        )
+        return stored is not None and hmac.compare_digest(bytes(stored), _digest(code.strip().upper()))
+
+    async def login(self, cmd: c.LoginCommand) -> c.Session:
+        async with self.pool.acquire() as conn:
+            if not await self._check_captcha(conn, cmd.captcha_id, cmd.captcha_code):
+                await self._audit(conn, cmd, None, "CAPTCHA_INVALID")
+                raise CaptchaInvalid()
+            user = await conn.fetchrow(
+                "SELECT id, password_hash, locked_until > now() AS locked FROM users WHERE username = $1",
+                cmd.username,
+            )
+            if user is not None and user["locked"]:
+                await self._audit(conn, cmd, user["id"], "LOCKED")
+                raise AccountLocked()
+            ok = await asyncio.to_thread(self._verify, user["password_hash"] if user else _DUMMY_HASH, cmd.password)
+            if user is None or not ok:
+                if user is not None:
+                    await conn.execute(
+                        "UPDATE users SET failed_attempts = failed_attempts + 1,"
+                        " locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN now() + $3::interval END"
+                        " WHERE id = $1",
+                        user["id"],
+                        MAX_FAILED_ATTEMPTS,
+                        LOCKOUT,
+                    )
+                await self._audit(conn, cmd, user["id"] if user else None, "BAD_CREDENTIALS")
+                raise LoginFailed()
+            token = secrets.token_urlsafe(32)
+            async with conn.transaction():
+                await conn.execute(
+                    "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1", user["id"]
+                )
+                await conn.execute(
+                    "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, now() + $3::interval)",
+                    _digest(token),
+                    user["id"],
+                    SESSION_MAX_AGE,
+                )
+                await self._audit(conn, cmd, user["id"], "SUCCESS")
+            actor = await self._actor(conn, user["id"])
+        return c.Session(token=token, actor=actor, idle_timeout_seconds=int(self.idle.total_seconds()))
+
+    @staticmethod
+    def _verify(password_hash: str, password: str) -> bool:
+        try:
+            return hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    async def verify_session(self, cmd: c.SessionToken) -> c.Session:
+        async with self.pool.acquire() as conn:
+            user_id = await conn.fetchval(
+                "UPDATE sessions SET last_seen_at = now() WHERE token_hash = $1 AND revoked_at IS NULL"
+                " AND expires_at > now() AND last_seen_at > now() - $2::interval RETURNING user_id",
+                _digest(cmd.token),
+                self.idle,
+            )
+            if user_id is None:
+                raise Unauthenticated("登录已失效，请重新登录", code="SESSION_EXPIRED")
+            actor = await self._actor(conn, user_id)
+        return c.Session(token=cmd.token, actor=actor, idle_timeout_seconds=int(self.idle.total_seconds()))
+
+    async def logout(self, cmd: c.SessionToken) -> Empty:
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL",
+                _digest(cmd.token),
+            )
+        return Empty()
+
+    @staticmethod
+    async def _actor(conn: asyncpg.Connection, user_id: uuid.UUID) -> Actor:
+        row = await conn.fetchrow(
+            "SELECT u.id, u.username, u.display_name, u.role, e.credit_code, e.name AS enterprise_name,"
+            " e.customs_code FROM users u LEFT JOIN enterprises e ON e.id = u.enterprise_id WHERE u.id = $1",
+            user_id,
+        )
+        return Actor(
+            user_id=str(row["id"]),
+            username=row["username"],
+            display_name=row["display_name"],
+            role=row["role"],
+            credit_code=row["credit_code"],
+            enterprise_name=row["enterprise_name"],
+            customs_code=row["customs_code"],
+        )
+
+    @staticmethod
+    async def _audit(conn: asyncpg.Connection, cmd: c.LoginCommand, user_id: Any, outcome: str) -> None:
+        await conn.execute(
+            "INSERT INTO login_audit (username, user_id, outcome, client_ip) VALUES ($1, $2, $3, $4)",
+            cmd.username[:200],
+            user_id,
+            outcome,
+            cmd.client_ip[:64],
+        )
+
+
+def configure(env: Env, extras: dict[str, Any]) -> None:
+    profile = env.str("PROFILE", "dev")
+    extras["captcha_fixed_code"] = env.optional("CAPTCHA_FIXED_CODE")
+    extras["session_idle_minutes"] = env.int("SESSION_IDLE_MINUTES", 30)
+    check_fixed_captcha(env, profile, extras["captcha_fixed_code"])
+
+
+def endpoints(ctx: Context) -> list[Endpoint]:
+    svc = Identity(ctx)
+    return [
+        Endpoint(c.CAPTCHA_CREATE, Empty, svc.create_captcha),
+        Endpoint(c.LOGIN, c.LoginCommand, svc.login),
+        Endpoint(c.SESSION_VERIFY, c.SessionToken, svc.verify_session),
+        Endpoint(c.LOGOUT, c.SessionToken, svc.logout),
+    ]
+
+
+definition = ServiceDefinition(
+    name="identity",
+    migrations=Path(__file__).parent / "migrations",
+    endpoints=endpoints,
+    seed=seed.seed,
+    configure=configure,
+)

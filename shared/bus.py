@@ -1,0 +1,164 @@
+"""NATS helpers: connecting, serving request/reply endpoints, calling them, and the JetStream stream."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import msgspec
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+from nats.micro import ServiceConfig, add_service
+from nats.micro.request import Request
+from nats.micro.service import EndpointConfig, Service
+
+from shared import logs
+from shared.contracts.common import Contract, ErrorReply
+from shared.contracts.events import STREAM, SUBJECT_PREFIX
+from shared.errors import InternalError, ServiceError, Unavailable
+
+log = logging.getLogger(__name__)
+
+ERROR_CODE_HEADER = "Nats-Service-Error-Code"
+DEFAULT_TIMEOUT = 5.0
+R = TypeVar("R")
+
+
+async def connect(url: str, name: str, wait_seconds: float = 30.0) -> Client:
+    """Connect, retrying while the server comes up, then reconnecting forever."""
+
+    async def on_error(exc: Exception) -> None:
+        log.warning("nats error", extra={"fields": {"error": type(exc).__name__}})
+
+    deadline = asyncio.get_running_loop().time() + wait_seconds
+    while True:
+        try:
+            return await nats.connect(
+                url,
+                name=name,
+                connect_timeout=2,
+                reconnect_time_wait=0.5,
+                max_reconnect_attempts=-1,
+                allow_reconnect=True,
+                error_cb=on_error,
+            )
+        except (OSError, nats.errors.NoServersError, TimeoutError):
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def ensure_stream(js: JetStreamContext) -> None:
+    """The one domain-event stream; created by whichever service starts first."""
+    try:
+        await js.stream_info(STREAM)
+    except nats.js.errors.NotFoundError:
+        try:
+            await js.add_stream(
+                StreamConfig(
+                    name=STREAM,
+                    subjects=[SUBJECT_PREFIX + ">"],
+                    storage=StorageType.FILE,
+                    duplicate_window=600.0,
+                    max_age=90 * 24 * 3600.0,
+                )
+            )
+        except nats.js.errors.BadRequestError:
+            await js.stream_info(STREAM)  # another service created it meanwhile
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One request/reply endpoint: subject, payload type and handler."""
+
+    subject: str
+    payload: type[Any]
+    handler: Callable[[Any], Awaitable[Contract]]
+
+
+class Responder:
+    """Serves endpoints via nats.micro; every request runs in its own task behind a semaphore."""
+
+    def __init__(self, nc: Client, name: str, endpoints: list[Endpoint], concurrency: int = 64) -> None:
+        self._nc = nc
+        self._name = name
+        self._endpoints = endpoints
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._service: Service | None = None
+
+    async def start(self) -> None:
+        self._service = await add_service(self._nc, ServiceConfig(name=self._name, version="1.0.0"))
+        for ep in self._endpoints:
+            await self._service.add_endpoint(
+                EndpointConfig(name=ep.subject.replace(".", "_"), subject=ep.subject, handler=self._dispatcher(ep))
+            )
+
+    async def stop(self) -> None:
+        if self._service:
+            await self._service.stop()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
+
+    def _dispatcher(self, ep: Endpoint) -> Callable[[Request], Awaitable[None]]:
+        decoder = msgspec.json.Decoder(ep.payload)
+
+        async def dispatch(req: Request) -> None:
+            task = asyncio.create_task(self._handle(ep, decoder, req))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        return dispatch
+
+    async def _handle(self, ep: Endpoint, decoder: msgspec.json.Decoder, req: Request) -> None:
+        async with self._slots:
+            logs.request_id.set((req.headers or {}).get(logs.REQUEST_ID_HEADER))
+            try:
+                payload = decoder.decode(req.data)
+                result = await ep.handler(payload)
+                await req.respond(msgspec.json.encode(result))
+            except msgspec.ValidationError:
+                await self._error(req, ServiceError("请求格式有误", code="BAD_REQUEST", status=400))
+            except msgspec.DecodeError:
+                await self._error(req, ServiceError("请求格式有误", code="BAD_REQUEST", status=400))
+            except ServiceError as exc:
+                await self._error(req, exc)
+            except Exception:
+                log.exception("endpoint failed", extra={"fields": {"subject": ep.subject}})
+                await self._error(req, InternalError())
+
+    @staticmethod
+    async def _error(req: Request, exc: ServiceError) -> None:
+        try:
+            await req.respond_error(str(exc.status), exc.code, msgspec.json.encode(exc.to_reply()))
+        except Exception:
+            log.exception("could not send error reply")
+
+
+async def call(
+    nc: Client, subject: str, payload: Contract, reply_type: type[R], *, timeout: float = DEFAULT_TIMEOUT
+) -> R:
+    """Request/reply with an explicit timeout; a refusal comes back as the ServiceError it was."""
+    headers = {}
+    rid = logs.request_id.get()
+    if rid:
+        headers[logs.REQUEST_ID_HEADER] = rid
+    try:
+        msg = await nc.request(subject, msgspec.json.encode(payload), timeout=timeout, headers=headers or None)
+    except (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError) as exc:
+        log.warning("service call failed", extra={"fields": {"subject": subject, "error": type(exc).__name__}})
+        raise Unavailable() from None
+    if msg.headers and msg.headers.get(ERROR_CODE_HEADER):
+        try:
+            reply = msgspec.json.decode(msg.data, type=ErrorReply)
+        except msgspec.MsgspecError:
+            raise InternalError() from None
+        raise ServiceError.from_reply(reply)
+    return msgspec.json.decode(msg.data, type=reply_type)

@@ -1,0 +1,1 @@
+"""Contracts between services: request/reply payloads, subjects and events (msgspec Structs)."""

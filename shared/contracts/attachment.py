@@ -1,0 +1,51 @@
+"""attachment: files of an application, metadata in PostgreSQL, bytes in S3."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.contracts.common import Actor, Contract
+
+UPLOAD = "svc.attachment.upload"
+LIST = "svc.attachment.list"
+DOWNLOAD = "svc.attachment.download"
+DELETE = "svc.attachment.delete"
+
+MAX_BYTES = 4 * 1024 * 1024
+
+
+class UploadCommand(Contract):
+    actor: Actor
+    request_id: str
+    filename: str
+    content: bytes
+
+
+class AttachmentInfo(Contract):
+    id: str
+    request_id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+
+
+class ListAttachments(Contract):
+    actor: Actor
+    request_id: str
+
+
+class AttachmentList(Contract):
+    items: list[AttachmentInfo]
+
+
+class AttachmentRef(Contract):
+    actor: Actor
+    request_id: str
+    attachment_id: str
+
+
+class AttachmentContent(Contract):
+    info: AttachmentInfo
+    content: bytes

@@ -1,0 +1,110 @@
+"""coordination-request: the application aggregate, its status machine and queries."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from shared.contracts.common import Actor, Contract
+
+CREATE = "svc.coordination.create"
+UPDATE = "svc.coordination.update"
+GET = "svc.coordination.get"
+LIST = "svc.coordination.list"
+SUBMIT = "svc.coordination.submit"
+WITHDRAW = "svc.coordination.withdraw"
+DELETE = "svc.coordination.delete"
+
+
+class RequestForm(Contract):
+    """What the enterprise fills in; enterprise name/credit code and agreement code are never taken from here."""
+
+    proof_type: str = ""
+    import_country: str = ""
+    import_port: str = ""
+    certificate_no: str = ""
+    export_declaration_no: str = ""
+    import_declaration_no: str = ""
+    reason: str = ""
+
+
+class CreateCommand(Contract):
+    actor: Actor
+    form: RequestForm
+
+
+class UpdateCommand(Contract):
+    actor: Actor
+    request_id: str
+    version: int
+    form: RequestForm
+
+
+class RequestRef(Contract):
+    actor: Actor
+    request_id: str
+
+
+class TransitionCommand(Contract):
+    actor: Actor
+    request_id: str
+    version: int | None = None
+
+
+class ListQuery(Contract):
+    actor: Actor
+    request_no: str | None = None
+    certificate_no: str | None = None
+    export_declaration_no: str | None = None
+    status: str | None = None
+    proof_type: str | None = None
+    agreement_code: str | None = None
+    submitted_from: date | None = None
+    submitted_to: date | None = None
+    cursor: str | None = None
+    limit: int = 20
+
+
+class HistoryEntry(Contract):
+    at: datetime
+    actor: str
+    action: str
+    from_status: str | None
+    to_status: str
+    reason: str | None = None
+
+
+class CoordinationRequest(Contract):
+    id: str
+    request_no: str
+    proof_type: str
+    proof_type_label: str
+    credit_code: str
+    enterprise_name: str
+    import_country: str
+    import_port: str
+    certificate_no: str
+    agreement_code: str
+    export_declaration_no: str
+    import_declaration_no: str
+    reason: str
+    status: str
+    status_label: str
+    status_reason: str | None
+    version: int
+    editable: bool
+    deletable: bool
+    withdrawable: bool
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    history: list[HistoryEntry] = []
+
+
+class RequestPage(Contract):
+    items: list[CoordinationRequest]
+    total: int
+    next_cursor: str | None = None
+
+
+class Deleted(Contract):
+    request_id: str

@@ -1,0 +1,142 @@
+"""Domain events published through each service's outbox to the JetStream stream EVENTS.
+
+Naming: `<context>.<aggregate>.<past-verb>.v<N>`; the NATS subject is `events.` + that name.
+Within a version only add fields with defaults; consumers ignore fields they do not know.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+import msgspec
+
+STREAM = "EVENTS"
+SUBJECT_PREFIX = "events."
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Base of every event. `event_id` is the outbox row id and the JetStream Nats-Msg-Id."""
+
+    name: ClassVar[str]
+    event_id: str
+    occurred_at: datetime
+
+    @classmethod
+    def subject(cls) -> str:
+        return SUBJECT_PREFIX + cls.name
+
+
+class RequestFormSnapshot(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """The application as submitted, so subscribers need not call back."""
+
+    request_no: str
+    proof_type: str
+    credit_code: str
+    enterprise_name: str
+    import_country: str
+    import_port: str
+    certificate_no: str
+    agreement_code: str
+    export_declaration_no: str
+    import_declaration_no: str
+    reason: str
+
+
+class RequestCreated(Event, frozen=True, kw_only=True):
+    name: ClassVar[str] = "coordination.request.created.v1"
+    request_id: str
+    request_no: str
+    credit_code: str
+    proof_type: str
+
+
+class RequestUpdated(Event, frozen=True, kw_only=True):
+    name: ClassVar[str] = "coordination.request.updated.v1"
+    request_id: str
+    credit_code: str
+    version: int
+
+
+class RequestSubmitted(Event, frozen=True, kw_only=True):
+    name: ClassVar[str] = "coordination.request.submitted.v1"
+    request_id: str
+    version: int
+    submitted_at: datetime
+    form: RequestFormSnapshot
+
+
+class RequestWithdrawn(Event, frozen=True, kw_only=True):
+    name: ClassVar[str] = "coordination.request.withdrawn.v1"
+    request_id: str
+    credit_code: str
+
+
+class RequestDeleted(Event, frozen=True, kw_only=True):
+    name: ClassVar[str] = "coordination.request.deleted.v1"
+    request_id: str
+    credit_code: str
+
+
+class RequestStatusChanged(Event, frozen=True, kw_only=True):
+    """Every status move, for subscribers that only follow the status (audit, notifications)."""
+
+    name: ClassVar[str] = "coordination.request.status_changed.v1"
+    request_id: str
+    credit_code: str
+    from_status: str | None
+    to_status: str
+    reason: str | None = None
+
+
+class ReceiptAccepted(Event, frozen=True, kw_only=True):
+    name: ClassVar[str] = "customs.receipt.accepted.v1"
+    request_id: str
+    case_id: str
+
+
+class ReceiptRejected(Event, frozen=True, kw_only=True):
+    name: ClassVar[str] = "customs.receipt.rejected.v1"
+    request_id: str
+    reason: str
+
+
+class ExportDeclarationLinked(Event, frozen=True, kw_only=True):
+    name: ClassVar[str] = "registry.export_declaration.linked.v1"
+    proof_type: str
+    certificate_no: str
+    export_declaration_no: str
+    credit_code: str
+
+
+class AttachmentAdded(Event, frozen=True, kw_only=True):
+    name: ClassVar[str] = "attachment.file.added.v1"
+    attachment_id: str
+    request_id: str
+    credit_code: str
+    filename: str
+    size: int
+    sha256: str
+
+
+class AttachmentRemoved(Event, frozen=True, kw_only=True):
+    name: ClassVar[str] = "attachment.file.removed.v1"
+    attachment_id: str
+    request_id: str
+    credit_code: str
+
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    RequestCreated,
+    RequestUpdated,
+    RequestSubmitted,
+    RequestWithdrawn,
+    RequestDeleted,
+    RequestStatusChanged,
+    ReceiptAccepted,
+    ReceiptRejected,
+    ExportDeclarationLinked,
+    AttachmentAdded,
+    AttachmentRemoved,
+)
+EVENTS_BY_NAME: dict[str, type[Event]] = {e.name: e for e in ALL_EVENTS}

@@ -1,0 +1,33 @@
+"""identity: captcha, login, sessions."""
+
+from __future__ import annotations
+
+from shared.contracts.common import Actor, Contract
+
+CAPTCHA_CREATE = "svc.identity.captcha.create"
+LOGIN = "svc.identity.login"
+SESSION_VERIFY = "svc.identity.session.verify"
+LOGOUT = "svc.identity.logout"
+
+
+class Captcha(Contract):
+    captcha_id: str
+    image_png: bytes
+
+
+class LoginCommand(Contract):
+    username: str
+    password: str
+    captcha_id: str
+    captcha_code: str
+    client_ip: str = ""
+
+
+class Session(Contract):
+    token: str
+    actor: Actor
+    idle_timeout_seconds: int
+
+
+class SessionToken(Contract):
+    token: str

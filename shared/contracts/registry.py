@@ -1,0 +1,128 @@
+"""certificate-registry: proofs of origin, export-declaration links, reference data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from shared.contracts.common import Actor, Contract
+
+CERTIFICATE_LOOKUP = "svc.registry.certificate.lookup"
+CERTIFICATE_OWNERSHIP = "svc.registry.certificate.ownership"
+LINK_CHECK = "svc.registry.link.check"
+LINK_CREATE = "svc.registry.link.create"
+LINK_LIST = "svc.registry.link.list"
+REFERENCE_AGREEMENTS = "svc.registry.reference.agreements"
+REFERENCE_COUNTRIES = "svc.registry.reference.countries"
+REFERENCE_PORTS = "svc.registry.reference.ports"
+
+
+class CertificateKey(Contract):
+    proof_type: str
+    certificate_no: str
+
+
+class CertificateInfo(Contract):
+    """What anyone may learn of a certificate: enough for the agreement auto-fill, not the holder."""
+
+    proof_type: str
+    certificate_no: str
+    agreement_code: str
+    agreement_name: str
+    import_country: str | None = None
+    valid_until: date | None = None
+    status: str = "VALID"
+
+
+class OwnershipQuery(Contract):
+    proof_type: str
+    certificate_no: str
+    credit_code: str
+
+
+class LinkQuery(Contract):
+    proof_type: str
+    certificate_no: str
+    export_declaration_no: str
+
+
+class Answer(Contract):
+    yes: bool
+
+
+class LinkCommand(Contract):
+    actor: Actor
+    proof_type: str
+    certificate_no: str
+    export_declaration_no: str
+
+
+class ExportDeclarationLink(Contract):
+    proof_type: str
+    certificate_no: str
+    export_declaration_no: str
+    created_at: str
+
+
+class LinkList(Contract):
+    actor: Actor
+
+
+class LinkPage(Contract):
+    items: list[ExportDeclarationLink]
+
+
+class Agreement(Contract):
+    code: str
+    name_zh: str
+    name_en: str
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+
+class AgreementList(Contract):
+    items: list[Agreement]
+
+
+class Country(Contract):
+    code: str
+    name_zh: str
+    name_en: str
+
+
+class Port(Contract):
+    code: str
+    country: str
+    name_zh: str
+    name_en: str
+
+
+class ReferenceQuery(Contract):
+    q: str = ""
+    country: str | None = None
+    limit: int = 20
+
+
+class CountryList(Contract):
+    items: list[Country]
+
+
+class PortList(Contract):
+    items: list[Port]
+
+
+class ProofType(Contract):
+    code: str
+    label: str
+    number_label: str
+
+
+# The four proof-of-origin types of SPEC §2: one form and flow, different labels and issuing registries.
+PROOF_TYPES: dict[str, ProofType] = {
+    p.code: p
+    for p in (
+        ProofType(code="CUSTOMS_CO", label="海关原产地证书", number_label="原产地证书号"),
+        ProofType(code="APPROVED_EXPORTER", label="经核准出口商原产地声明", number_label="原产地声明号"),
+        ProofType(code="RULING_DECLARATION", label="基于海关行政裁定或预裁定的原产地声明", number_label="原产地声明号"),
+        ProofType(code="CCPIT_CO", label="贸促会原产地证书", number_label="原产地证书号"),
+    )
+}

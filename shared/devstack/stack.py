@@ -1,0 +1,95 @@
+"""Starts every service and the gateway as child processes against given infrastructure, and stops them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared.devstack.infra import Infra, _spawn, _terminate, free_port, wait_for
+
+SERVICES = ("identity", "certificate_registry", "coordination_request", "attachment", "customs_desk")
+ROOT = Path(__file__).resolve().parents[2]
+FIXED_CAPTCHA = "8888"
+
+
+@dataclass
+class Stack:
+    infra: Infra
+    gateway_url: str
+    log_dir: Path
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    health_ports: dict[str, int] = field(default_factory=dict)
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.log_dir / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
+def _ready(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=2) as response:
+        return response.status == 200
+
+
+def start(stack: ExitStack, infra: Infra, log_dir: Path, *, profile: str = "dev", http_port: int | None = None,
+          extra_env: dict[str, str] | None = None) -> Stack:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    http_port = http_port or free_port()
+    base_env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PROFILE": profile,
+        "NATS_URL": infra.nats_url,
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "SEED_DEMO_DATA": "true",
+        "CAPTCHA_FIXED_CODE": FIXED_CAPTCHA,
+        "HEALTH_HOST": "127.0.0.1",
+        **(extra_env or {}),
+    }
+    result = Stack(infra=infra, gateway_url=f"http://127.0.0.1:{http_port}", log_dir=log_dir)
+
+    def launch(name: str, module: str, env: dict[str, str]) -> subprocess.Popen:
+        proc = _spawn([sys.executable, "-m", module], log_dir / f"{name}.log", env=env, cwd=ROOT)
+        stack.callback(_terminate, proc)
+        result.processes[name] = proc
+        return proc
+
+    for name in SERVICES:
+        port = free_port()
+        result.health_ports[name] = port
+        env = {**base_env, "DATABASE_URL": infra.database_url(name), "HEALTH_PORT": str(port)}
+        if name == "attachment":
+            env.update(S3_ENDPOINT=infra.s3_endpoint, S3_ACCESS_KEY=infra.s3_access_key,
+                       S3_SECRET_KEY=infra.s3_secret_key, S3_BUCKET="attachments", S3_SECURE="false")
+        launch(name, f"services.{name}", env)
+    for name in SERVICES:
+        _wait_process(result, name, f"http://127.0.0.1:{result.health_ports[name]}/ready")
+    launch("gateway", "gateway", {**base_env, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(http_port)})
+    _wait_process(result, "gateway", result.gateway_url + "/ready")
+    return result
+
+
+def _wait_process(result: Stack, name: str, url: str) -> None:
+    proc = result.processes[name]
+
+    def check() -> bool:
+        if proc.poll() is not None:
+            raise SystemExit(f"{name} exited with code {proc.returncode}:\n{result.log_tail(name)}")
+        return _ready(url)
+
+    try:
+        wait_for(check, name, timeout=60)
+    except RuntimeError as exc:
+        raise SystemExit(f"{exc}\n{result.log_tail(name)}") from None
+
+
+def stop_signal_children(result: Stack) -> None:
+    """SIGTERM everything at once so the services drain in parallel."""
+    for proc in result.processes.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)

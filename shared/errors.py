@@ -1,0 +1,66 @@
+"""Domain errors that cross service boundaries as (status, code, Chinese message, field errors)."""
+
+from __future__ import annotations
+
+from shared.contracts.common import ErrorReply, FieldError
+
+
+class ServiceError(Exception):
+    """A refusal meant for the caller: stable code, Chinese message, optional field errors."""
+
+    status = 400
+    code = "BAD_REQUEST"
+    message = "请求有误"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        fields: list[FieldError] | None = None,
+    ) -> None:
+        self.message = message or type(self).message
+        self.code = code or type(self).code
+        self.status = status or type(self).status
+        self.fields = fields or []
+        super().__init__(self.code)
+
+    def to_reply(self) -> ErrorReply:
+        return ErrorReply(status=self.status, code=self.code, message=self.message, fields=self.fields)
+
+    @classmethod
+    def from_reply(cls, reply: ErrorReply) -> ServiceError:
+        return cls(reply.message, code=reply.code, status=reply.status, fields=list(reply.fields))
+
+
+class ValidationFailed(ServiceError):
+    status, code, message = 422, "VALIDATION_FAILED", "填写内容有误，请按提示修改"
+
+
+class NotFound(ServiceError):
+    status, code, message = 404, "NOT_FOUND", "数据不存在"
+
+
+class Conflict(ServiceError):
+    status, code, message = 409, "VERSION_CONFLICT", "数据已被修改，请刷新后重试"
+
+
+class InvalidState(ServiceError):
+    status, code, message = 409, "INVALID_STATE", "当前状态不允许该操作"
+
+
+class Unauthenticated(ServiceError):
+    status, code, message = 401, "UNAUTHENTICATED", "请先登录"
+
+
+class Forbidden(ServiceError):
+    status, code, message = 403, "FORBIDDEN", "无权执行该操作"
+
+
+class Unavailable(ServiceError):
+    status, code, message = 503, "SERVICE_UNAVAILABLE", "服务暂不可用，请稍后重试"
+
+
+class InternalError(ServiceError):
+    status, code, message = 500, "INTERNAL_ERROR", "系统内部错误，请稍后重试"

@@ -1,0 +1,104 @@
+"""Idempotent event consumers: the handler's effect and the processed-event row commit together, then ack."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import msgspec
+import nats.errors
+import nats.js.errors
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from shared import logs
+from shared.contracts.events import STREAM, Event
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[asyncpg.Connection, Any], Awaitable[None]]
+
+
+class Consumer:
+    """A durable pull consumer on the EVENTS stream for the given event types."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        pool: asyncpg.Pool,
+        durable: str,
+        handlers: dict[type[Event], Handler],
+        *,
+        batch: int = 20,
+    ) -> None:
+        self._js = js
+        self._pool = pool
+        self._durable = durable
+        self._handlers = {cls.subject(): (msgspec.json.Decoder(cls), fn) for cls, fn in handlers.items()}
+        self._batch = batch
+
+    async def _ensure(self) -> None:
+        config = ConsumerConfig(
+            durable_name=self._durable,
+            filter_subjects=sorted(self._handlers),
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=30,
+            max_ack_pending=1000,
+        )
+        try:
+            await self._js.add_consumer(STREAM, config)
+        except nats.js.errors.BadRequestError:
+            # The durable exists with an older config: update it rather than silently keep the old one.
+            await self._js.update_consumer(STREAM, config)
+
+    async def run(self) -> None:
+        await self._ensure()
+        sub = await self._js.pull_subscribe_bind(durable=self._durable, stream=STREAM)
+        while True:
+            try:
+                msgs = await sub.fetch(self._batch, timeout=1.0)
+            except (TimeoutError, nats.errors.TimeoutError):
+                # nats-py turns a cancelled fetch into a timeout: honour the cancellation.
+                if asyncio.current_task().cancelling():
+                    raise asyncio.CancelledError() from None
+                continue  # nothing pending
+            except Exception as exc:
+                log.warning("fetch failed", extra={"fields": {"error": type(exc).__name__}})
+                await asyncio.sleep(1)
+                continue
+            for msg in msgs:
+                await self._process(msg)
+
+    async def _process(self, msg: Any) -> None:
+        entry = self._handlers.get(msg.subject)
+        logs.request_id.set((msg.headers or {}).get(logs.REQUEST_ID_HEADER))
+        if entry is None:
+            await msg.ack()
+            return
+        decoder, handler = entry
+        try:
+            event = decoder.decode(msg.data)
+        except msgspec.MsgspecError:
+            log.error("undecodable event dropped", extra={"fields": {"subject": msg.subject}})
+            await msg.term()
+            return
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                fresh = await conn.fetchval(
+                    "INSERT INTO processed_events (consumer, event_id, event_type) VALUES ($1, $2, $3)"
+                    " ON CONFLICT DO NOTHING RETURNING true",
+                    self._durable,
+                    event.event_id,
+                    event.name,
+                )
+                if fresh:
+                    await handler(conn, event)
+        except Exception:
+            log.exception("event handler failed; will be redelivered", extra={"fields": {"subject": msg.subject}})
+            await msg.nak(delay=2)
+            return
+        await msg.ack()

@@ -1,0 +1,103 @@
+"""Transactional outbox: events are written with the state change, then relayed to JetStream.
+
+The relay publishes each row with `Nats-Msg-Id` = the row id, so a re-sent row is dropped by
+JetStream's duplicate window; it marks rows published only after JetStream acknowledged them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import asyncpg
+import msgspec
+from nats.js import JetStreamContext
+
+from shared import logs
+from shared.contracts.events import Event
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "outbox"
+E = TypeVar("E", bound=Event)
+
+
+def new_event(cls: type[E], **fields: Any) -> E:
+    return cls(event_id=str(uuid.uuid4()), occurred_at=datetime.now(UTC), **fields)
+
+
+async def record(conn: asyncpg.Connection, event: Event) -> None:
+    """Add the event to the outbox; call inside the transaction that makes the change."""
+    headers = {"Event-Type": event.name}
+    rid = logs.request_id.get()
+    if rid:
+        headers[logs.REQUEST_ID_HEADER] = rid
+    await conn.execute(
+        "INSERT INTO outbox (id, subject, event_type, payload, headers) VALUES ($1, $2, $3, $4, $5::jsonb)",
+        uuid.UUID(event.event_id),
+        event.subject(),
+        event.name,
+        msgspec.json.encode(event),
+        json.dumps(headers),
+    )
+    await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+
+
+class OutboxRelay:
+    """Publishes unpublished outbox rows in order; woken by NOTIFY, polling as a fallback."""
+
+    def __init__(self, pool: asyncpg.Pool, js: JetStreamContext, *, batch: int = 100, poll_seconds: float = 1.0):
+        self._pool = pool
+        self._js = js
+        self._batch = batch
+        self._poll = poll_seconds
+        self._wake = asyncio.Event()
+
+    async def run(self) -> None:
+        listener = await self._pool.acquire()
+        wake = lambda *_: self._wake.set()  # noqa: E731
+        try:
+            await listener.add_listener(CHANNEL, wake)
+            while True:
+                try:
+                    while await self.drain_once() == self._batch:
+                        pass
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("outbox relay failed; retrying")
+                    await asyncio.sleep(self._poll)
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self._poll)
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+        finally:
+            await listener.remove_listener(CHANNEL, wake)
+            await self._pool.release(listener)
+
+    async def drain_once(self) -> int:
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT id, subject, payload, headers FROM outbox WHERE published_at IS NULL"
+                " ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                self._batch,
+            )
+            published = []
+            for row in rows:
+                headers = json.loads(row["headers"]) if isinstance(row["headers"], str) else dict(row["headers"])
+                headers["Nats-Msg-Id"] = str(row["id"])
+                try:
+                    await self._js.publish(row["subject"], bytes(row["payload"]), headers=headers, timeout=5)
+                except Exception as exc:
+                    log.warning("publish failed", extra={"fields": {"subject": row["subject"], "error": type(exc).__name__}})
+                    await conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = $1", row["id"])
+                    break
+                published.append(row["id"])
+            if published:
+                await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])", published)
+            return len(published)

@@ -1,0 +1,137 @@
+"""Lifecycle of a service process: config, database and migrations, NATS, endpoints, outbox relay,
+consumers, probes, and a clean stop on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+from shared import bus, db, health, logs
+from shared.inbox import Consumer, Handler
+from shared.outbox import OutboxRelay
+from shared.settings import PROFILES, Env
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    """What a service's handlers work with; `extras` holds service-specific clients (S3, settings)."""
+
+    name: str
+    profile: str
+    pool: asyncpg.Pool
+    nc: Client
+    js: JetStreamContext
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ServiceDefinition:
+    name: str
+    migrations: Path
+    endpoints: Callable[[Context], list[bus.Endpoint]]
+    consumers: Callable[[Context], dict[type, Handler]] = lambda ctx: {}
+    seed: Callable[[Context], Awaitable[None]] | None = None
+    configure: Callable[[Env, dict[str, Any]], None] = lambda env, extras: None
+    start: Callable[[Context], Awaitable[None]] | None = None
+    background: Callable[[Context], list[Awaitable[None]]] = lambda ctx: []
+
+
+def run(definition: ServiceDefinition) -> None:
+    asyncio.run(_main(definition))
+
+
+async def _main(d: ServiceDefinition) -> None:
+    env = Env()
+    profile = env.choice("PROFILE", "dev", PROFILES)
+    nats_url = env.str("NATS_URL")
+    database_url = env.str("DATABASE_URL")
+    health_host = env.str("HEALTH_HOST", "0.0.0.0")
+    health_port = env.int("HEALTH_PORT", 8081)
+    seed = env.bool("SEED_DEMO_DATA", False)
+    level = env.str("LOG_LEVEL", "INFO")
+    extras: dict[str, Any] = {}
+    d.configure(env, extras)
+    env.require(not (seed and profile == "production"), "SEED_DEMO_DATA must not be true in the production profile")
+    env.done(d.name)
+    logs.setup(d.name, level)
+
+    ready = False
+
+    async def is_ready() -> bool:
+        if not ready or not ctx.nc.is_connected:
+            return False
+        async with ctx.pool.acquire(timeout=2) as conn:
+            return await conn.fetchval("SELECT true")
+
+    probe = await health.serve(health_host, health_port, is_ready)
+    pool = await db.create_pool(database_url)
+    await db.migrate(pool, d.migrations)
+    nc = await bus.connect(nats_url, d.name)
+    js = nc.jetstream()
+    await bus.ensure_stream(js)
+    ctx = Context(name=d.name, profile=profile, pool=pool, nc=nc, js=js, extras=extras)
+    if d.start:
+        await d.start(ctx)
+    if seed and d.seed:
+        await d.seed(ctx)
+
+    responder = bus.Responder(nc, d.name.replace("_", "-"), d.endpoints(ctx))
+    await responder.start()
+    tasks = [asyncio.create_task(OutboxRelay(pool, js).run(), name="outbox-relay")]
+    handlers = d.consumers(ctx)
+    if handlers:
+        tasks.append(asyncio.create_task(Consumer(js, pool, d.name, handlers).run(), name="consumer"))
+    tasks += [asyncio.create_task(coro) for coro in d.background(ctx)]
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    ready = True
+    log.info("service ready", extra={"fields": {"profile": profile}})
+
+    crashed = asyncio.create_task(_first_failure(tasks))
+    await asyncio.wait([asyncio.create_task(stop.wait()), crashed], return_when=asyncio.FIRST_COMPLETED)
+    ready = False
+    log.info("service stopping")
+    await _step("stop endpoints", responder.stop())
+    for t in tasks:
+        t.cancel()
+    await _step("stop background tasks", asyncio.gather(*tasks, return_exceptions=True))
+    probe.close()
+    await _step("close nats", nc.close())  # endpoints and consumers are already stopped
+    await _step("close database pool", pool.close())
+    log.info("service stopped")
+    if crashed.done() and not crashed.cancelled() and crashed.result():
+        raise SystemExit(1)
+
+
+async def _step(what: str, awaitable: Awaitable[Any], timeout: float = 10.0) -> None:
+    """One shutdown step, bounded: a stuck step is logged and skipped so the process still exits."""
+    try:
+        await asyncio.wait_for(awaitable, timeout)
+    except TimeoutError:
+        log.warning("shutdown step timed out", extra={"fields": {"step": what}})
+    except Exception:
+        log.exception("shutdown step failed", extra={"fields": {"step": what}})
+
+
+async def _first_failure(tasks: list[asyncio.Task[Any]]) -> bool:
+    """Returns True when a background task died: the process should exit and be restarted."""
+    done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    for t in done:
+        if not t.cancelled() and t.exception():
+            log.error("background task crashed", exc_info=t.exception())
+            return True
+    return False

@@ -50,7 +50,9 @@ def http_error(request: Request, exc: HTTPException) -> Response:
 
 def unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", extra={"fields": {"path": request.url.path}})
-    return Response(error_body("INTERNAL_ERROR", "系统内部错误，请稍后重试"), status_code=HTTP_500_INTERNAL_SERVER_ERROR)
+    return Response(
+        error_body("INTERNAL_ERROR", "系统内部错误，请稍后重试"), status_code=HTTP_500_INTERNAL_SERVER_ERROR
+    )
 
 
 HANDLERS = {ServiceError: service_error, HTTPException: http_error, Exception: unexpected_error}

@@ -27,12 +27,16 @@ class Settings:
             http_host=env.str("HTTP_HOST", "0.0.0.0"),
             http_port=env.int("HTTP_PORT", 8000),
             cookie_secure=env.bool("COOKIE_SECURE", profile == "production"),
-            allowed_origins=frozenset(o.strip() for o in env.str("ALLOWED_ORIGINS", "-").split(",") if o.strip() not in ("", "-")),
+            allowed_origins=frozenset(
+                o.strip() for o in env.str("ALLOWED_ORIGINS", "-").split(",") if o.strip() not in ("", "-")
+            ),
             log_level=env.str("LOG_LEVEL", "INFO"),
         )
         # The gateway never checks captchas itself, but refuses to front a stack configured to accept a fixed one.
         check_fixed_captcha(env, profile, env.optional("CAPTCHA_FIXED_CODE"))
-        env.require(not (profile == "production" and not settings.cookie_secure),
-                    "COOKIE_SECURE must be true in the production profile")
+        env.require(
+            not (profile == "production" and not settings.cookie_secure),
+            "COOKIE_SECURE must be true in the production profile",
+        )
         env.done("gateway")
         return settings

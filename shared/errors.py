@@ -31,7 +31,9 @@ class ServiceError(Exception):
 
     @classmethod
     def from_reply(cls, reply: ErrorReply) -> ServiceError:
-        return cls(reply.message, code=reply.code, status=reply.status, fields=list(reply.fields))
+        """Rebuild a remote refusal, as the family its status belongs to (so `except NotFound` works)."""
+        family = _FAMILIES.get(reply.status, ServiceError)
+        return family(reply.message, code=reply.code, status=reply.status, fields=list(reply.fields))
 
 
 class ValidationFailed(ServiceError):
@@ -64,3 +66,13 @@ class Unavailable(ServiceError):
 
 class InternalError(ServiceError):
     status, code, message = 500, "INTERNAL_ERROR", "系统内部错误，请稍后重试"
+
+
+_FAMILIES: dict[int, type[ServiceError]] = {
+    401: Unauthenticated,
+    403: Forbidden,
+    404: NotFound,
+    422: ValidationFailed,
+    500: InternalError,
+    503: Unavailable,
+}

@@ -94,7 +94,9 @@ class OutboxRelay:
                 try:
                     await self._js.publish(row["subject"], bytes(row["payload"]), headers=headers, timeout=5)
                 except Exception as exc:
-                    log.warning("publish failed", extra={"fields": {"subject": row["subject"], "error": type(exc).__name__}})
+                    log.warning(
+                        "publish failed", extra={"fields": {"subject": row["subject"], "error": type(exc).__name__}}
+                    )
                     await conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = $1", row["id"])
                     break
                 published.append(row["id"])

@@ -28,7 +28,8 @@ def me_body(actor: Actor) -> dict:
         "role": actor.role,
         "enterprise": (
             {"name": actor.enterprise_name, "creditCode": actor.credit_code, "customsCode": actor.customs_code}
-            if actor.role == "ENTERPRISE" else None
+            if actor.role == "ENTERPRISE"
+            else None
         ),
     }
 
@@ -36,7 +37,10 @@ def me_body(actor: Actor) -> dict:
 @get("/api/v1/auth/captcha", summary="New image captcha (id + PNG)")
 async def captcha(request: Request) -> Response:
     result = await call(request, identity.CAPTCHA_CREATE, Empty(), identity.Captcha)
-    body = {"captchaId": result.captcha_id, "image": "data:image/png;base64," + base64.b64encode(result.image_png).decode()}
+    body = {
+        "captchaId": result.captcha_id,
+        "image": "data:image/png;base64," + base64.b64encode(result.image_png).decode(),
+    }
     return Response(body, headers={"Cache-Control": "no-store"})
 
 
@@ -44,13 +48,22 @@ async def captcha(request: Request) -> Response:
 async def login(request: Request) -> Response:
     body = await decode_body(request, LoginIn)
     client_ip = request.client.host if request.client else ""
-    session = await call(request, identity.LOGIN, identity.LoginCommand(
-        username=body.username, password=body.password, captcha_id=body.captcha_id,
-        captcha_code=body.captcha_code, client_ip=client_ip,
-    ), identity.Session)
+    session = await call(
+        request,
+        identity.LOGIN,
+        identity.LoginCommand(
+            username=body.username,
+            password=body.password,
+            captcha_id=body.captcha_id,
+            captcha_code=body.captcha_code,
+            client_ip=client_ip,
+        ),
+        identity.Session,
+    )
     settings = request.app.state.settings
-    cookie = Cookie(key=SESSION_COOKIE, value=session.token, httponly=True, secure=settings.cookie_secure,
-                    samesite="lax", path="/")
+    cookie = Cookie(
+        key=SESSION_COOKIE, value=session.token, httponly=True, secure=settings.cookie_secure, samesite="lax", path="/"
+    )
     return Response({"message": "登录成功", "user": me_body(session.actor)}, cookies=[cookie], status_code=200)
 
 
@@ -59,8 +72,15 @@ async def logout(request: Request) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         await call(request, identity.LOGOUT, identity.SessionToken(token=token), Empty)
-    expired = Cookie(key=SESSION_COOKIE, value="", max_age=0, httponly=True, path="/",
-                     secure=request.app.state.settings.cookie_secure, samesite="lax")
+    expired = Cookie(
+        key=SESSION_COOKIE,
+        value="",
+        max_age=0,
+        httponly=True,
+        path="/",
+        secure=request.app.state.settings.cookie_secure,
+        samesite="lax",
+    )
     return Response({"message": "已退出"}, cookies=[expired], status_code=200)
 
 

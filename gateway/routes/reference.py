@@ -14,15 +14,20 @@ from shared.errors import ValidationFailed
 @get("/api/v1/reference/countries", summary="Countries/regions, fuzzy search")
 async def countries(request: Request, q: str = "", limit: int = 20) -> registry.CountryList:
     await current_actor(request)
-    return await call(request, registry.REFERENCE_COUNTRIES, registry.ReferenceQuery(q=q, limit=limit), registry.CountryList)
+    return await call(
+        request, registry.REFERENCE_COUNTRIES, registry.ReferenceQuery(q=q, limit=limit), registry.CountryList
+    )
 
 
 @get("/api/v1/reference/ports", summary="Ports of a country, fuzzy search")
 async def ports(request: Request, country: str | None = None, q: str = "", limit: int = 20) -> registry.PortList:
     await current_actor(request)
-    return await call(request, registry.REFERENCE_PORTS,
-                      registry.ReferenceQuery(q=q, country=country.upper() if country else None, limit=limit),
-                      registry.PortList)
+    return await call(
+        request,
+        registry.REFERENCE_PORTS,
+        registry.ReferenceQuery(q=q, country=country.upper() if country else None, limit=limit),
+        registry.PortList,
+    )
 
 
 @get("/api/v1/reference/agreements", summary="Preferential trade agreements (China Customs codes)")
@@ -45,8 +50,12 @@ async def certificate_lookup(request: Request, type: str = "", number: str = "")
         errors.append(FieldError(field="number", message="请填写原产地证书号/声明号"))
     if errors:
         raise ValidationFailed(fields=errors)
-    return await call(request, registry.CERTIFICATE_LOOKUP,
-                      registry.CertificateKey(proof_type=type, certificate_no=number.strip()), registry.CertificateInfo)
+    return await call(
+        request,
+        registry.CERTIFICATE_LOOKUP,
+        registry.CertificateKey(proof_type=type, certificate_no=number.strip()),
+        registry.CertificateInfo,
+    )
 
 
 class LinkIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
@@ -59,10 +68,17 @@ class LinkIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
 async def create_link(request: Request) -> Response:
     actor = await enterprise_actor(request)
     body = await decode_body(request, LinkIn)
-    link = await call(request, registry.LINK_CREATE, registry.LinkCommand(
-        actor=actor, proof_type=body.proof_type, certificate_no=body.certificate_no,
-        export_declaration_no=body.export_declaration_no.strip(),
-    ), registry.ExportDeclarationLink)
+    link = await call(
+        request,
+        registry.LINK_CREATE,
+        registry.LinkCommand(
+            actor=actor,
+            proof_type=body.proof_type,
+            certificate_no=body.certificate_no,
+            export_declaration_no=body.export_declaration_no.strip(),
+        ),
+        registry.ExportDeclarationLink,
+    )
     return Response({"message": "补录成功", "link": msgspec.to_builtins(link)}, status_code=201)
 
 

@@ -49,9 +49,13 @@ class FormIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
 
     def form(self) -> coordination.RequestForm:
         return coordination.RequestForm(
-            proof_type=self.proof_type, import_country=self.import_country, import_port=self.import_port,
-            certificate_no=self.certificate_no, export_declaration_no=self.export_declaration_no,
-            import_declaration_no=self.import_declaration_no, reason=self.reason,
+            proof_type=self.proof_type,
+            import_country=self.import_country,
+            import_port=self.import_port,
+            certificate_no=self.certificate_no,
+            export_declaration_no=self.export_declaration_no,
+            import_declaration_no=self.import_declaration_no,
+            reason=self.reason,
         )
 
 
@@ -67,8 +71,12 @@ def _result(message: str, request: coordination.CoordinationRequest, status: int
 async def create_request(request: Request) -> Response:
     actor = await enterprise_actor(request)
     body = await decode_body(request, FormIn)
-    created = await call(request, coordination.CREATE,
-                         coordination.CreateCommand(actor=actor, form=body.form()), coordination.CoordinationRequest)
+    created = await call(
+        request,
+        coordination.CREATE,
+        coordination.CreateCommand(actor=actor, form=body.form()),
+        coordination.CoordinationRequest,
+    )
     return _result("暂存成功", created, 201)
 
 
@@ -89,17 +97,33 @@ async def list_requests(
     actor = await enterprise_actor(request)
     if not 1 <= limit <= 100:
         raise ValidationFailed(fields=[FieldError(field="limit", message="每页条数应为1至100")])
-    return await call(request, coordination.LIST, coordination.ListQuery(
-        actor=actor, request_no=request_no, certificate_no=certificate_no,
-        export_declaration_no=export_declaration_no, status=status, proof_type=proof_type,
-        agreement_code=agreement_code, submitted_from=submitted_from, submitted_to=submitted_to,
-        cursor=cursor, limit=limit,
-    ), coordination.RequestPage)
+    return await call(
+        request,
+        coordination.LIST,
+        coordination.ListQuery(
+            actor=actor,
+            request_no=request_no,
+            certificate_no=certificate_no,
+            export_declaration_no=export_declaration_no,
+            status=status,
+            proof_type=proof_type,
+            agreement_code=agreement_code,
+            submitted_from=submitted_from,
+            submitted_to=submitted_to,
+            cursor=cursor,
+            limit=limit,
+        ),
+        coordination.RequestPage,
+    )
 
 
 async def _get(request: Request, actor, request_id: str) -> coordination.CoordinationRequest:
-    return await call(request, coordination.GET, coordination.RequestRef(actor=actor, request_id=request_id),
-                      coordination.CoordinationRequest)
+    return await call(
+        request,
+        coordination.GET,
+        coordination.RequestRef(actor=actor, request_id=request_id),
+        coordination.CoordinationRequest,
+    )
 
 
 @get(BASE + "/{request_id:str}", summary="详情: the application, its flags and status history")
@@ -113,21 +137,35 @@ async def update_request(request: Request, request_id: str) -> Response:
     body = await decode_body(request, FormIn)
     if body.version is None:
         raise ValidationFailed(fields=[FieldError(field="version", message="缺少数据版本号，请刷新后重试")])
-    updated = await call(request, coordination.UPDATE, coordination.UpdateCommand(
-        actor=actor, request_id=request_id, version=body.version, form=body.form(),
-    ), coordination.CoordinationRequest)
+    updated = await call(
+        request,
+        coordination.UPDATE,
+        coordination.UpdateCommand(
+            actor=actor,
+            request_id=request_id,
+            version=body.version,
+            form=body.form(),
+        ),
+        coordination.CoordinationRequest,
+    )
     return _result("暂存成功", updated)
 
 
 @delete(BASE + "/{request_id:str}", summary="删除 (暂存, 已撤回, 退回 only)", status_code=200)
 async def delete_request(request: Request, request_id: str, version: int | None = None) -> dict:
     actor = await enterprise_actor(request)
-    await call(request, coordination.DELETE,
-               coordination.TransitionCommand(actor=actor, request_id=request_id, version=version), coordination.Deleted)
+    await call(
+        request,
+        coordination.DELETE,
+        coordination.TransitionCommand(actor=actor, request_id=request_id, version=version),
+        coordination.Deleted,
+    )
     return {"message": "删除成功"}
 
 
-@post(BASE + "/{request_id:str}/submit", summary="提交: ownership → linkage → attachments → transition", status_code=200)
+@post(
+    BASE + "/{request_id:str}/submit", summary="提交: ownership → linkage → attachments → transition", status_code=200
+)
 async def submit_request(request: Request, request_id: str) -> Response:
     actor = await enterprise_actor(request)
     body = await decode_body(request, VersionIn)
@@ -136,24 +174,48 @@ async def submit_request(request: Request, request_id: str) -> Response:
         raise Conflict()
     if not current.editable:
         raise InvalidState("当前状态不允许提交")
-    owned = await call(request, registry.CERTIFICATE_OWNERSHIP, registry.OwnershipQuery(
-        proof_type=current.proof_type, certificate_no=current.certificate_no, credit_code=actor.credit_code or "",
-    ), registry.Answer)
+    owned = await call(
+        request,
+        registry.CERTIFICATE_OWNERSHIP,
+        registry.OwnershipQuery(
+            proof_type=current.proof_type,
+            certificate_no=current.certificate_no,
+            credit_code=actor.credit_code or "",
+        ),
+        registry.Answer,
+    )
     if not owned.yes:
         raise CertificateNotOwned()
-    linked = await call(request, registry.LINK_CHECK, registry.LinkQuery(
-        proof_type=current.proof_type, certificate_no=current.certificate_no,
-        export_declaration_no=current.export_declaration_no,
-    ), registry.Answer)
+    linked = await call(
+        request,
+        registry.LINK_CHECK,
+        registry.LinkQuery(
+            proof_type=current.proof_type,
+            certificate_no=current.certificate_no,
+            export_declaration_no=current.export_declaration_no,
+        ),
+        registry.Answer,
+    )
     if not linked.yes:
         raise DeclarationNotLinked()
-    files = await call(request, attachment.LIST, attachment.ListAttachments(actor=actor, request_id=current.id),
-                       attachment.AttachmentList)
+    files = await call(
+        request,
+        attachment.LIST,
+        attachment.ListAttachments(actor=actor, request_id=current.id),
+        attachment.AttachmentList,
+    )
     if not files.items:
         raise AttachmentRequired()
-    submitted = await call(request, coordination.SUBMIT, coordination.TransitionCommand(
-        actor=actor, request_id=current.id, version=current.version,
-    ), coordination.CoordinationRequest)
+    submitted = await call(
+        request,
+        coordination.SUBMIT,
+        coordination.TransitionCommand(
+            actor=actor,
+            request_id=current.id,
+            version=current.version,
+        ),
+        coordination.CoordinationRequest,
+    )
     return _result("申报成功", submitted)
 
 
@@ -161,16 +223,28 @@ async def submit_request(request: Request, request_id: str) -> Response:
 async def withdraw_request(request: Request, request_id: str) -> Response:
     actor = await enterprise_actor(request)
     body = await decode_body(request, VersionIn)
-    withdrawn = await call(request, coordination.WITHDRAW, coordination.TransitionCommand(
-        actor=actor, request_id=request_id, version=body.version,
-    ), coordination.CoordinationRequest)
+    withdrawn = await call(
+        request,
+        coordination.WITHDRAW,
+        coordination.TransitionCommand(
+            actor=actor,
+            request_id=request_id,
+            version=body.version,
+        ),
+        coordination.CoordinationRequest,
+    )
     return _result("撤回成功", withdrawn)
 
 
 # --- attachments ------------------------------------------------------------------------------------
 
-@post(BASE + "/{request_id:str}/attachments", summary="上传附件 (multipart field `file`, ≤ 4 MiB)",
-      request_max_body_size=UPLOAD_BODY_LIMIT, status_code=201)
+
+@post(
+    BASE + "/{request_id:str}/attachments",
+    summary="上传附件 (multipart field `file`, ≤ 4 MiB)",
+    request_max_body_size=UPLOAD_BODY_LIMIT,
+    status_code=201,
+)
 async def upload_attachment(request: Request, request_id: str) -> Response:
     actor = await enterprise_actor(request)
     form = await request.form()
@@ -180,41 +254,89 @@ async def upload_attachment(request: Request, request_id: str) -> Response:
     content = await upload.read()
     if len(content) > attachment.MAX_BYTES:
         raise ServiceError("文件大小不能超过4M", code="FILE_TOO_LARGE", status=413)
-    info = await call(request, attachment.UPLOAD, attachment.UploadCommand(
-        actor=actor, request_id=request_id, filename=upload.filename or "", content=content,
-    ), attachment.AttachmentInfo, timeout=30)
+    info = await call(
+        request,
+        attachment.UPLOAD,
+        attachment.UploadCommand(
+            actor=actor,
+            request_id=request_id,
+            filename=upload.filename or "",
+            content=content,
+        ),
+        attachment.AttachmentInfo,
+        timeout=30,
+    )
     return Response({"message": "上传成功", "attachment": msgspec.to_builtins(info)}, status_code=201)
 
 
 @get(BASE + "/{request_id:str}/attachments", summary="Attachments of an application")
 async def list_attachments(request: Request, request_id: str) -> attachment.AttachmentList:
     actor = await current_actor(request)
-    return await call(request, attachment.LIST, attachment.ListAttachments(actor=actor, request_id=request_id),
-                      attachment.AttachmentList)
+    return await call(
+        request,
+        attachment.LIST,
+        attachment.ListAttachments(actor=actor, request_id=request_id),
+        attachment.AttachmentList,
+    )
 
 
 @get(BASE + "/{request_id:str}/attachments/{attachment_id:str}", summary="Download an attachment (integrity-checked)")
 async def download_attachment(request: Request, request_id: str, attachment_id: str) -> Response:
     actor = await current_actor(request)
-    result = await call(request, attachment.DOWNLOAD, attachment.AttachmentRef(
-        actor=actor, request_id=request_id, attachment_id=attachment_id,
-    ), attachment.AttachmentContent, timeout=30)
+    result = await call(
+        request,
+        attachment.DOWNLOAD,
+        attachment.AttachmentRef(
+            actor=actor,
+            request_id=request_id,
+            attachment_id=attachment_id,
+        ),
+        attachment.AttachmentContent,
+        timeout=30,
+    )
     ascii_name = result.info.filename.encode("ascii", "ignore").decode().replace('"', "") or "attachment"
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(result.info.filename)}"
-    return Response(result.content, media_type=result.info.content_type, headers={
-        "Content-Disposition": disposition, "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
-    })
+    return Response(
+        result.content,
+        media_type=result.info.content_type,
+        headers={
+            "Content-Disposition": disposition,
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
-@delete(BASE + "/{request_id:str}/attachments/{attachment_id:str}", summary="Delete an attachment (editable only)",
-        status_code=200)
+@delete(
+    BASE + "/{request_id:str}/attachments/{attachment_id:str}",
+    summary="Delete an attachment (editable only)",
+    status_code=200,
+)
 async def delete_attachment(request: Request, request_id: str, attachment_id: str) -> dict:
     actor = await enterprise_actor(request)
-    await call(request, attachment.DELETE, attachment.AttachmentRef(
-        actor=actor, request_id=request_id, attachment_id=attachment_id,
-    ), attachment.AttachmentInfo)
+    await call(
+        request,
+        attachment.DELETE,
+        attachment.AttachmentRef(
+            actor=actor,
+            request_id=request_id,
+            attachment_id=attachment_id,
+        ),
+        attachment.AttachmentInfo,
+    )
     return {"message": "删除成功"}
 
 
-routes = [create_request, list_requests, get_request, update_request, delete_request, submit_request,
-          withdraw_request, upload_attachment, list_attachments, download_attachment, delete_attachment]
+routes = [
+    create_request,
+    list_requests,
+    get_request,
+    update_request,
+    delete_request,
+    submit_request,
+    withdraw_request,
+    upload_attachment,
+    list_attachments,
+    download_attachment,
+    delete_attachment,
+]

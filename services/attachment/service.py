@@ -59,8 +59,13 @@ def clean_filename(name: str) -> str:
 
 def _info(row: asyncpg.Record) -> c.AttachmentInfo:
     return c.AttachmentInfo(
-        id=str(row["id"]), request_id=str(row["request_id"]), filename=row["filename"],
-        content_type=row["content_type"], size=row["size"], sha256=row["sha256"], created_at=row["created_at"],
+        id=str(row["id"]),
+        request_id=str(row["request_id"]),
+        filename=row["filename"],
+        content_type=row["content_type"],
+        size=row["size"],
+        sha256=row["sha256"],
+        created_at=row["created_at"],
     )
 
 
@@ -74,7 +79,9 @@ class Attachments:
     async def _request(self, actor: Actor, request_id: str) -> coordination.CoordinationRequest:
         """The application, as its enterprise sees it: 404 when it is not theirs."""
         return await bus.call(
-            self.nc, coordination.GET, coordination.RequestRef(actor=actor, request_id=request_id),
+            self.nc,
+            coordination.GET,
+            coordination.RequestRef(actor=actor, request_id=request_id),
             coordination.CoordinationRequest,
         )
 
@@ -96,24 +103,46 @@ class Attachments:
         digest = hashlib.sha256(cmd.content).hexdigest()
         # Object first: a crash after it leaves an orphan object (swept later), never a row without bytes.
         await asyncio.to_thread(
-            self.s3.put_object, self.bucket, key, io.BytesIO(cmd.content), len(cmd.content),
-            content_type=content_type, metadata={"sha256": digest},
+            self.s3.put_object,
+            self.bucket,
+            key,
+            io.BytesIO(cmd.content),
+            len(cmd.content),
+            content_type=content_type,
+            metadata={"sha256": digest},
         )
         filename = clean_filename(cmd.filename)
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
                 "INSERT INTO attachments (id, request_id, credit_code, filename, content_type, size, sha256,"
                 f" s3_key, created_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING {COLUMNS}",
-                attachment_id, uuid.UUID(request.id), request.credit_code, filename, content_type,
-                len(cmd.content), digest, key, cmd.actor.user_id,
+                attachment_id,
+                uuid.UUID(request.id),
+                request.credit_code,
+                filename,
+                content_type,
+                len(cmd.content),
+                digest,
+                key,
+                cmd.actor.user_id,
             )
-            await outbox.record(conn, outbox.new_event(
-                AttachmentAdded, attachment_id=str(attachment_id), request_id=request.id,
-                credit_code=request.credit_code, filename=filename, size=len(cmd.content), sha256=digest,
-            ))
+            await outbox.record(
+                conn,
+                outbox.new_event(
+                    AttachmentAdded,
+                    attachment_id=str(attachment_id),
+                    request_id=request.id,
+                    credit_code=request.credit_code,
+                    filename=filename,
+                    size=len(cmd.content),
+                    sha256=digest,
+                ),
+            )
         return _info(row)
 
     async def list(self, q: c.ListAttachments) -> c.AttachmentList:
+        if q.actor.role != "OFFICER":
+            await self._request(q.actor, q.request_id)  # another enterprise's application: 404, as if absent
         rows = await self._scoped(q.actor, "request_id = $1", self._uuid(q.request_id))
         return c.AttachmentList(items=[_info(r) for r in rows])
 
@@ -139,13 +168,21 @@ class Attachments:
             row = await conn.fetchrow(
                 f"UPDATE attachments SET deleted_at = now() WHERE id = $1 AND request_id = $2 AND credit_code = $3"
                 f" AND deleted_at IS NULL RETURNING {COLUMNS}",
-                self._uuid(ref.attachment_id), uuid.UUID(request.id), request.credit_code,
+                self._uuid(ref.attachment_id),
+                uuid.UUID(request.id),
+                request.credit_code,
             )
             if row is None:
                 raise AttachmentNotFound()
-            await outbox.record(conn, outbox.new_event(
-                AttachmentRemoved, attachment_id=str(row["id"]), request_id=request.id, credit_code=request.credit_code,
-            ))
+            await outbox.record(
+                conn,
+                outbox.new_event(
+                    AttachmentRemoved,
+                    attachment_id=str(row["id"]),
+                    request_id=request.id,
+                    credit_code=request.credit_code,
+                ),
+            )
         # After the commit: a failure here leaves an orphan object for the sweeper, never a row without bytes.
         await asyncio.to_thread(self.s3.remove_object, self.bucket, row["s3_key"])
         return _info(row)
@@ -154,13 +191,19 @@ class Attachments:
         rows = await conn.fetch(
             "UPDATE attachments SET deleted_at = now() WHERE request_id = $1 AND credit_code = $2"
             " AND deleted_at IS NULL RETURNING id, s3_key",
-            uuid.UUID(event.request_id), event.credit_code,
+            uuid.UUID(event.request_id),
+            event.credit_code,
         )
         for row in rows:
-            await outbox.record(conn, outbox.new_event(
-                AttachmentRemoved, attachment_id=str(row["id"]), request_id=event.request_id,
-                credit_code=event.credit_code,
-            ))
+            await outbox.record(
+                conn,
+                outbox.new_event(
+                    AttachmentRemoved,
+                    attachment_id=str(row["id"]),
+                    request_id=event.request_id,
+                    credit_code=event.credit_code,
+                ),
+            )
             # Removing an object is idempotent: if the commit fails the event is redelivered and retried.
             await asyncio.to_thread(self.s3.remove_object, self.bucket, row["s3_key"])
 
@@ -170,8 +213,9 @@ class Attachments:
             return await self.pool.fetch(sql + " ORDER BY created_at", *args)
         if not actor.credit_code:
             raise Forbidden()
-        return await self.pool.fetch(sql + f" AND credit_code = ${len(args) + 1} ORDER BY created_at",
-                                     *args, actor.credit_code)
+        return await self.pool.fetch(
+            sql + f" AND credit_code = ${len(args) + 1} ORDER BY created_at", *args, actor.credit_code
+        )
 
     def _read(self, key: str) -> bytes | None:
         try:
@@ -204,8 +248,9 @@ def configure(env: Env, extras: dict[str, Any]) -> None:
 
 async def start(ctx: Context) -> None:
     x = ctx.extras
-    x["s3"] = Minio(x["s3_endpoint"], access_key=x["s3_access_key"], secret_key=x["s3_secret_key"],
-                    secure=x["s3_secure"])
+    x["s3"] = Minio(
+        x["s3_endpoint"], access_key=x["s3_access_key"], secret_key=x["s3_secret_key"], secure=x["s3_secure"]
+    )
     for _ in range(60):
         try:
             if not await asyncio.to_thread(x["s3"].bucket_exists, x["s3_bucket"]):

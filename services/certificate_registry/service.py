@@ -74,9 +74,7 @@ class Registry:
         if not cmd.certificate_no.strip():
             errors.append(FieldError(field="certificateNo", message="请填写原产地证书号/声明号"))
         if not is_export_declaration_no(cmd.export_declaration_no):
-            errors.append(
-                FieldError(field="exportDeclarationNo", message="出口报关单号应为18位数字，且第9位为0")
-            )
+            errors.append(FieldError(field="exportDeclarationNo", message="出口报关单号应为18位数字，且第9位为0"))
         if errors:
             raise ValidationFailed(fields=errors)
         async with self.pool.acquire() as conn, conn.transaction():
@@ -90,37 +88,53 @@ class Registry:
             )
             if not owned:
                 raise CertificateNotFound()
-            row = await self._insert_link(conn, cmd.proof_type, cmd.certificate_no.strip(),
-                                          cmd.export_declaration_no, cmd.actor.credit_code)
+            row = await self._insert_link(
+                conn, cmd.proof_type, cmd.certificate_no.strip(), cmd.export_declaration_no, cmd.actor.credit_code
+            )
         return row
 
     @staticmethod
     async def _insert_link(
-        conn: asyncpg.Connection, proof_type: str, certificate_no: str, declaration_no: str, credit_code: str,
+        conn: asyncpg.Connection,
+        proof_type: str,
+        certificate_no: str,
+        declaration_no: str,
+        credit_code: str,
         source: str = "ENTERPRISE",
     ) -> c.ExportDeclarationLink:
         created = await conn.fetchval(
             "INSERT INTO export_declaration_links (proof_type, certificate_no, export_declaration_no, credit_code, source)"
             " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING created_at",
-            proof_type, certificate_no, declaration_no, credit_code, source,
+            proof_type,
+            certificate_no,
+            declaration_no,
+            credit_code,
+            source,
         )
         if created is not None:
-            await outbox.record(conn, outbox.new_event(
-                ExportDeclarationLinked,
-                proof_type=proof_type,
-                certificate_no=certificate_no,
-                export_declaration_no=declaration_no,
-                credit_code=credit_code,
-            ))
+            await outbox.record(
+                conn,
+                outbox.new_event(
+                    ExportDeclarationLinked,
+                    proof_type=proof_type,
+                    certificate_no=certificate_no,
+                    export_declaration_no=declaration_no,
+                    credit_code=credit_code,
+                ),
+            )
         else:
             created = await conn.fetchval(
                 "SELECT created_at FROM export_declaration_links"
                 " WHERE proof_type = $1 AND certificate_no = $2 AND export_declaration_no = $3",
-                proof_type, certificate_no, declaration_no,
+                proof_type,
+                certificate_no,
+                declaration_no,
             )
         return c.ExportDeclarationLink(
-            proof_type=proof_type, certificate_no=certificate_no,
-            export_declaration_no=declaration_no, created_at=created.isoformat(),
+            proof_type=proof_type,
+            certificate_no=certificate_no,
+            export_declaration_no=declaration_no,
+            created_at=created.isoformat(),
         )
 
     async def list_links(self, q: c.LinkList) -> c.LinkPage:
@@ -129,12 +143,17 @@ class Registry:
             " WHERE credit_code = $1 ORDER BY created_at DESC LIMIT 500",
             q.actor.credit_code,
         )
-        return c.LinkPage(items=[
-            c.ExportDeclarationLink(
-                proof_type=r["proof_type"], certificate_no=r["certificate_no"],
-                export_declaration_no=r["export_declaration_no"], created_at=r["created_at"].isoformat(),
-            ) for r in rows
-        ])
+        return c.LinkPage(
+            items=[
+                c.ExportDeclarationLink(
+                    proof_type=r["proof_type"],
+                    certificate_no=r["certificate_no"],
+                    export_declaration_no=r["export_declaration_no"],
+                    created_at=r["created_at"].isoformat(),
+                )
+                for r in rows
+            ]
+        )
 
     async def agreements(self, _: Empty) -> c.AgreementList:
         return c.AgreementList(items=self.ref.agreements)
@@ -153,12 +172,17 @@ async def seed(ctx: Context) -> None:
                 "INSERT INTO certificates (proof_type, certificate_no, holder_credit_code, holder_name,"
                 " agreement_code, import_country, issue_date, valid_until)"
                 " VALUES ($1, $2, $3, $4, $5, $6, current_date - 30, current_date + 335) ON CONFLICT DO NOTHING",
-                cert.proof_type, cert.certificate_no, cert.holder.credit_code, cert.holder.name,
-                cert.agreement_code, cert.import_country,
+                cert.proof_type,
+                cert.certificate_no,
+                cert.holder.credit_code,
+                cert.holder.name,
+                cert.agreement_code,
+                cert.import_country,
             )
             for declaration in cert.linked_declarations:
-                await Registry._insert_link(conn, cert.proof_type, cert.certificate_no, declaration,
-                                            cert.holder.credit_code, source="SEED")
+                await Registry._insert_link(
+                    conn, cert.proof_type, cert.certificate_no, declaration, cert.holder.credit_code, source="SEED"
+                )
 
 
 def endpoints(ctx: Context) -> list[Endpoint]:

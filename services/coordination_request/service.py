@@ -83,10 +83,16 @@ def _view(row: asyncpg.Record, history: list[c.HistoryEntry] | None = None) -> c
 
 def _snapshot(row: asyncpg.Record) -> RequestFormSnapshot:
     return RequestFormSnapshot(
-        request_no=row["request_no"], proof_type=row["proof_type"], credit_code=row["credit_code"],
-        enterprise_name=row["enterprise_name"], import_country=row["import_country"],
-        import_port=row["import_port"], certificate_no=row["certificate_no"], agreement_code=row["agreement_code"],
-        export_declaration_no=row["export_declaration_no"], import_declaration_no=row["import_declaration_no"],
+        request_no=row["request_no"],
+        proof_type=row["proof_type"],
+        credit_code=row["credit_code"],
+        enterprise_name=row["enterprise_name"],
+        import_country=row["import_country"],
+        import_port=row["import_port"],
+        certificate_no=row["certificate_no"],
+        agreement_code=row["agreement_code"],
+        export_declaration_no=row["export_declaration_no"],
+        import_declaration_no=row["import_declaration_no"],
         reason=row["reason"],
     )
 
@@ -126,7 +132,8 @@ class Requests:
         if "proofType" not in errors and "certificateNo" not in errors:
             try:
                 info = await bus.call(
-                    self.nc, registry.CERTIFICATE_LOOKUP,
+                    self.nc,
+                    registry.CERTIFICATE_LOOKUP,
                     registry.CertificateKey(proof_type=clean.proof_type, certificate_no=clean.certificate_no),
                     registry.CertificateInfo,
                 )
@@ -151,16 +158,32 @@ class Requests:
                 " import_country, import_port, certificate_no, agreement_code, export_declaration_no,"
                 " import_declaration_no, reason, status, created_by)"
                 f" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING {COLUMNS}",
-                request_id, request_no, tenant, cmd.actor.enterprise_name or "", form.proof_type,
-                form.import_country, form.import_port, form.certificate_no, agreement_code,
-                form.export_declaration_no, form.import_declaration_no, form.reason, Status.DRAFT.value,
+                request_id,
+                request_no,
+                tenant,
+                cmd.actor.enterprise_name or "",
+                form.proof_type,
+                form.import_country,
+                form.import_port,
+                form.certificate_no,
+                agreement_code,
+                form.export_declaration_no,
+                form.import_declaration_no,
+                form.reason,
+                Status.DRAFT.value,
                 cmd.actor.user_id,
             )
             await self._history(conn, request_id, cmd.actor.display_name, Action.SAVE, None, Status.DRAFT)
-            await outbox.record(conn, outbox.new_event(
-                RequestCreated, request_id=str(request_id), request_no=request_no, credit_code=tenant,
-                proof_type=form.proof_type,
-            ))
+            await outbox.record(
+                conn,
+                outbox.new_event(
+                    RequestCreated,
+                    request_id=str(request_id),
+                    request_no=request_no,
+                    credit_code=tenant,
+                    proof_type=form.proof_type,
+                ),
+            )
             await self._status_event(conn, row, None)
         return _view(row)
 
@@ -175,13 +198,27 @@ class Requests:
                 " certificate_no=$5, agreement_code=$6, export_declaration_no=$7, import_declaration_no=$8,"
                 " reason=$9, status=$10, status_reason=NULL, version=version+1, updated_at=now()"
                 f" WHERE id=$1 RETURNING {COLUMNS}",
-                current["id"], form.proof_type, form.import_country, form.import_port, form.certificate_no,
-                agreement_code, form.export_declaration_no, form.import_declaration_no, form.reason, target.value,
+                current["id"],
+                form.proof_type,
+                form.import_country,
+                form.import_port,
+                form.certificate_no,
+                agreement_code,
+                form.export_declaration_no,
+                form.import_declaration_no,
+                form.reason,
+                target.value,
             )
             await self._history(conn, row["id"], cmd.actor.display_name, Action.SAVE, Status(current["status"]), target)
-            await outbox.record(conn, outbox.new_event(
-                RequestUpdated, request_id=str(row["id"]), credit_code=tenant, version=row["version"],
-            ))
+            await outbox.record(
+                conn,
+                outbox.new_event(
+                    RequestUpdated,
+                    request_id=str(row["id"]),
+                    credit_code=tenant,
+                    version=row["version"],
+                ),
+            )
             if current["status"] != target:
                 await self._status_event(conn, row, Status(current["status"]))
         return _view(row)
@@ -194,13 +231,22 @@ class Requests:
             row = await conn.fetchrow(
                 "UPDATE coordination_requests SET status=$2, status_reason=NULL, version=version+1,"
                 f" updated_at=now(), submitted_at=now() WHERE id=$1 RETURNING {COLUMNS}",
-                current["id"], target.value,
+                current["id"],
+                target.value,
             )
-            await self._history(conn, row["id"], cmd.actor.display_name, Action.SUBMIT, Status(current["status"]), target)
-            await outbox.record(conn, outbox.new_event(
-                RequestSubmitted, request_id=str(row["id"]), version=row["version"],
-                submitted_at=row["submitted_at"], form=_snapshot(row),
-            ))
+            await self._history(
+                conn, row["id"], cmd.actor.display_name, Action.SUBMIT, Status(current["status"]), target
+            )
+            await outbox.record(
+                conn,
+                outbox.new_event(
+                    RequestSubmitted,
+                    request_id=str(row["id"]),
+                    version=row["version"],
+                    submitted_at=row["submitted_at"],
+                    form=_snapshot(row),
+                ),
+            )
             await self._status_event(conn, row, Status(current["status"]))
         return _view(row)
 
@@ -212,12 +258,20 @@ class Requests:
             row = await conn.fetchrow(
                 "UPDATE coordination_requests SET status=$2, status_reason=NULL, version=version+1,"
                 f" updated_at=now() WHERE id=$1 RETURNING {COLUMNS}",
-                current["id"], target.value,
+                current["id"],
+                target.value,
             )
-            await self._history(conn, row["id"], cmd.actor.display_name, Action.WITHDRAW, Status(current["status"]), target)
-            await outbox.record(conn, outbox.new_event(
-                RequestWithdrawn, request_id=str(row["id"]), credit_code=tenant,
-            ))
+            await self._history(
+                conn, row["id"], cmd.actor.display_name, Action.WITHDRAW, Status(current["status"]), target
+            )
+            await outbox.record(
+                conn,
+                outbox.new_event(
+                    RequestWithdrawn,
+                    request_id=str(row["id"]),
+                    credit_code=tenant,
+                ),
+            )
             await self._status_event(conn, row, Status(current["status"]))
         return _view(row)
 
@@ -231,9 +285,14 @@ class Requests:
             await conn.execute(
                 "UPDATE coordination_requests SET deleted_at=now(), version=version+1 WHERE id=$1", current["id"]
             )
-            await outbox.record(conn, outbox.new_event(
-                RequestDeleted, request_id=str(current["id"]), credit_code=tenant,
-            ))
+            await outbox.record(
+                conn,
+                outbox.new_event(
+                    RequestDeleted,
+                    request_id=str(current["id"]),
+                    credit_code=tenant,
+                ),
+            )
         return c.Deleted(request_id=str(current["id"]))
 
     # --- queries ------------------------------------------------------------------------------------
@@ -244,19 +303,30 @@ class Requests:
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(
                 f"SELECT {COLUMNS} FROM coordination_requests WHERE id=$1 AND credit_code=$2 AND deleted_at IS NULL",
-                rid, tenant,
+                rid,
+                tenant,
             )
             if row is None:
                 raise RequestNotFound()
             history = await conn.fetch(
                 "SELECT at, actor, action, from_status, to_status, reason FROM status_history"
-                " WHERE request_id=$1 ORDER BY id", rid,
+                " WHERE request_id=$1 ORDER BY id",
+                rid,
             )
-        return _view(row, [
-            c.HistoryEntry(at=h["at"], actor=h["actor"], action=h["action"], from_status=h["from_status"],
-                           to_status=h["to_status"], reason=h["reason"])
-            for h in history
-        ])
+        return _view(
+            row,
+            [
+                c.HistoryEntry(
+                    at=h["at"],
+                    actor=h["actor"],
+                    action=h["action"],
+                    from_status=h["from_status"],
+                    to_status=h["to_status"],
+                    reason=h["reason"],
+                )
+                for h in history
+            ],
+        )
 
     async def list(self, q: c.ListQuery) -> c.RequestPage:
         tenant = _tenant(q.actor)
@@ -310,7 +380,9 @@ class Requests:
     async def on_receipt_rejected(self, conn: asyncpg.Connection, event: ReceiptRejected) -> None:
         await self._customs_move(conn, event.request_id, Action.RECEIPT_REJECT, event.reason)
 
-    async def _customs_move(self, conn: asyncpg.Connection, request_id: str, action: Action, reason: str | None) -> None:
+    async def _customs_move(
+        self, conn: asyncpg.Connection, request_id: str, action: Action, reason: str | None
+    ) -> None:
         current = await conn.fetchrow(
             f"SELECT {COLUMNS} FROM coordination_requests WHERE id=$1 FOR UPDATE", uuid.UUID(request_id)
         )
@@ -323,7 +395,9 @@ class Requests:
         row = await conn.fetchrow(
             "UPDATE coordination_requests SET status=$2, status_reason=$3, version=version+1, updated_at=now()"
             f" WHERE id=$1 RETURNING {COLUMNS}",
-            current["id"], target.value, reason,
+            current["id"],
+            target.value,
+            reason,
         )
         await self._history(conn, row["id"], CUSTOMS_ACTOR, action, Status(current["status"]), target, reason)
         await self._status_event(conn, row, Status(current["status"]))
@@ -337,11 +411,14 @@ class Requests:
         except ValueError:
             raise RequestNotFound() from None
 
-    async def _locked(self, conn: asyncpg.Connection, tenant: str, request_id: str, version: int | None) -> asyncpg.Record:
+    async def _locked(
+        self, conn: asyncpg.Connection, tenant: str, request_id: str, version: int | None
+    ) -> asyncpg.Record:
         row = await conn.fetchrow(
             f"SELECT {COLUMNS} FROM coordination_requests WHERE id=$1 AND credit_code=$2 AND deleted_at IS NULL"
             " FOR UPDATE",
-            self._parse_id(request_id), tenant,
+            self._parse_id(request_id),
+            tenant,
         )
         if row is None:
             raise RequestNotFound()
@@ -367,20 +444,39 @@ class Requests:
         return f"XT{today:%Y%m%d}{seq:06d}"
 
     @staticmethod
-    async def _history(conn: asyncpg.Connection, request_id: uuid.UUID, actor: str, action: Action,
-                       source: Status | None, target: Status, reason: str | None = None) -> None:
+    async def _history(
+        conn: asyncpg.Connection,
+        request_id: uuid.UUID,
+        actor: str,
+        action: Action,
+        source: Status | None,
+        target: Status,
+        reason: str | None = None,
+    ) -> None:
         await conn.execute(
             "INSERT INTO status_history (request_id, actor, action, from_status, to_status, reason)"
             " VALUES ($1, $2, $3, $4, $5, $6)",
-            request_id, actor, action.value, source.value if source else None, target.value, reason,
+            request_id,
+            actor,
+            action.value,
+            source.value if source else None,
+            target.value,
+            reason,
         )
 
     @staticmethod
     async def _status_event(conn: asyncpg.Connection, row: asyncpg.Record, source: Status | None) -> None:
-        await outbox.record(conn, outbox.new_event(
-            RequestStatusChanged, request_id=str(row["id"]), credit_code=row["credit_code"],
-            from_status=source.value if source else None, to_status=row["status"], reason=row["status_reason"],
-        ))
+        await outbox.record(
+            conn,
+            outbox.new_event(
+                RequestStatusChanged,
+                request_id=str(row["id"]),
+                credit_code=row["credit_code"],
+                from_status=source.value if source else None,
+                to_status=row["status"],
+                reason=row["status_reason"],
+            ),
+        )
 
 
 def _services(ctx: Context) -> Requests:

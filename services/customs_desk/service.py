@@ -43,23 +43,36 @@ class CustomsDesk:
             " import_port = EXCLUDED.import_port, reason = EXCLUDED.reason, status = EXCLUDED.status,"
             " decision_reason = EXCLUDED.decision_reason, received_at = now(), updated_at = now()"
             " RETURNING id",
-            uuid.uuid4(), uuid.UUID(event.request_id), form.request_no, form.credit_code, form.enterprise_name,
-            form.proof_type, form.certificate_no, form.agreement_code, form.export_declaration_no,
-            form.import_declaration_no, form.import_country, form.import_port, form.reason, status, reason,
+            uuid.uuid4(),
+            uuid.UUID(event.request_id),
+            form.request_no,
+            form.credit_code,
+            form.enterprise_name,
+            form.proof_type,
+            form.certificate_no,
+            form.agreement_code,
+            form.export_declaration_no,
+            form.import_declaration_no,
+            form.import_country,
+            form.import_port,
+            form.reason,
+            status,
+            reason,
         )
         if reason:
             await outbox.record(conn, outbox.new_event(ReceiptRejected, request_id=event.request_id, reason=reason))
         else:
-            await outbox.record(conn, outbox.new_event(
-                ReceiptAccepted, request_id=event.request_id, case_id=str(case_id)
-            ))
+            await outbox.record(
+                conn, outbox.new_event(ReceiptAccepted, request_id=event.request_id, case_id=str(case_id))
+            )
 
     async def _refusal(self, conn: asyncpg.Connection, event: RequestSubmitted) -> str | None:
         """What customs' receipt checks find wrong, as the reason the enterprise will read; None if all is well."""
         form = event.form
         try:
             info = await bus.call(
-                self.nc, registry.CERTIFICATE_LOOKUP,
+                self.nc,
+                registry.CERTIFICATE_LOOKUP,
                 registry.CertificateKey(proof_type=form.proof_type, certificate_no=form.certificate_no),
                 registry.CertificateInfo,
             )
@@ -72,7 +85,11 @@ class CustomsDesk:
         duplicate = await conn.fetchval(
             "SELECT request_no FROM cases WHERE proof_type = $1 AND certificate_no = $2"
             " AND export_declaration_no = $3 AND status = ANY($4::text[]) AND request_id <> $5",
-            form.proof_type, form.certificate_no, form.export_declaration_no, list(OPEN), uuid.UUID(event.request_id),
+            form.proof_type,
+            form.certificate_no,
+            form.export_declaration_no,
+            list(OPEN),
+            uuid.UUID(event.request_id),
         )
         if duplicate:
             return f"该证书与出口报关单已有办理中的协调申请（{duplicate}），请勿重复申请"
@@ -91,15 +108,27 @@ class CustomsDesk:
             "SELECT id, request_id, request_no, credit_code, enterprise_name, proof_type, certificate_no,"
             " export_declaration_no, status, received_at, decision_reason FROM cases"
             " WHERE ($1::text IS NULL OR status = $1) ORDER BY received_at LIMIT $2",
-            q.status, min(max(q.limit, 1), 200),
+            q.status,
+            min(max(q.limit, 1), 200),
         )
-        return c.CaseList(items=[
-            c.Case(id=str(r["id"]), request_id=str(r["request_id"]), request_no=r["request_no"],
-                   credit_code=r["credit_code"], enterprise_name=r["enterprise_name"], proof_type=r["proof_type"],
-                   certificate_no=r["certificate_no"], export_declaration_no=r["export_declaration_no"],
-                   status=r["status"], received_at=r["received_at"], decision_reason=r["decision_reason"])
-            for r in rows
-        ])
+        return c.CaseList(
+            items=[
+                c.Case(
+                    id=str(r["id"]),
+                    request_id=str(r["request_id"]),
+                    request_no=r["request_no"],
+                    credit_code=r["credit_code"],
+                    enterprise_name=r["enterprise_name"],
+                    proof_type=r["proof_type"],
+                    certificate_no=r["certificate_no"],
+                    export_declaration_no=r["export_declaration_no"],
+                    status=r["status"],
+                    received_at=r["received_at"],
+                    decision_reason=r["decision_reason"],
+                )
+                for r in rows
+            ]
+        )
 
 
 def _desk(ctx: Context) -> CustomsDesk:

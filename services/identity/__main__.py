@@ -1,4 +1,4 @@
-from shared.runtime import run
 from services.identity.service import definition
+from shared.runtime import run
 
 run(definition)

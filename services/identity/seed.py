@@ -26,9 +26,11 @@ async def seed(ctx: Context) -> None:
             exists = await conn.fetchval("SELECT true FROM users WHERE username = $1", u.username)
             if exists:
                 continue
-            enterprise_id = await conn.fetchval(
-                "SELECT id FROM enterprises WHERE credit_code = $1", u.credit_code
-            ) if u.credit_code else None
+            enterprise_id = (
+                await conn.fetchval("SELECT id FROM enterprises WHERE credit_code = $1", u.credit_code)
+                if u.credit_code
+                else None
+            )
             await conn.execute(
                 "INSERT INTO users (id, username, display_name, password_hash, role, enterprise_id)"
                 " VALUES ($1, $2, $3, $4, $5, $6)",

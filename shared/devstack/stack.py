@@ -36,8 +36,15 @@ def _ready(url: str) -> bool:
         return response.status == 200
 
 
-def start(stack: ExitStack, infra: Infra, log_dir: Path, *, profile: str = "dev", http_port: int | None = None,
-          extra_env: dict[str, str] | None = None) -> Stack:
+def start(
+    stack: ExitStack,
+    infra: Infra,
+    log_dir: Path,
+    *,
+    profile: str = "dev",
+    http_port: int | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Stack:
     log_dir.mkdir(parents=True, exist_ok=True)
     http_port = http_port or free_port()
     base_env = {
@@ -64,8 +71,13 @@ def start(stack: ExitStack, infra: Infra, log_dir: Path, *, profile: str = "dev"
         result.health_ports[name] = port
         env = {**base_env, "DATABASE_URL": infra.database_url(name), "HEALTH_PORT": str(port)}
         if name == "attachment":
-            env.update(S3_ENDPOINT=infra.s3_endpoint, S3_ACCESS_KEY=infra.s3_access_key,
-                       S3_SECRET_KEY=infra.s3_secret_key, S3_BUCKET="attachments", S3_SECURE="false")
+            env.update(
+                S3_ENDPOINT=infra.s3_endpoint,
+                S3_ACCESS_KEY=infra.s3_access_key,
+                S3_SECRET_KEY=infra.s3_secret_key,
+                S3_BUCKET="attachments",
+                S3_SECURE="false",
+            )
         launch(name, f"services.{name}", env)
     for name in SERVICES:
         _wait_process(result, name, f"http://127.0.0.1:{result.health_ports[name]}/ready")

@@ -1,0 +1,30 @@
+"""Test infrastructure: env URLs if set, else testcontainers when a Docker engine answers, else the
+embedded binaries; then every service and the gateway as real processes (profile `test`)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from shared.devstack import infra as infrastructure
+from shared.devstack import stack as services
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[services.Stack]:
+    with ExitStack() as exits:
+        work = Path(tempfile.mkdtemp(prefix="xianghui-test-"))
+        infra = infrastructure.from_environment()
+        if infra is None and os.environ.get("TEST_INFRA", "auto") != "embedded" and infrastructure.docker_answers():
+            infra = infrastructure.start_containers(exits)
+        if infra is None:
+            infra = infrastructure.start_embedded(exits, work / "data", work / "logs")
+        infrastructure.create_databases(infra)
+        running = services.start(exits, infra, work / "logs", profile="test")
+        exits.callback(services.stop_signal_children, running)
+        yield running

@@ -10,7 +10,7 @@ from litestar import Litestar, Request, Response, get
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
-from gateway import errors
+from gateway import errors, idempotency
 from gateway.routes import auth, customs, reference, requests
 from gateway.settings import Settings
 from shared import bus, logs
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.nc = await bus.connect(settings.nats_url, "gateway")
+        app.state.idempotency = await idempotency.open_bucket(app.state.nc.jetstream())
         try:
             yield
         finally:

@@ -1,19 +1,132 @@
-"""The officers' side: the queue of all enterprises' applications."""
+"""The officers' side: the queue of all enterprises' applications, a case's detail, and decisions."""
 
 from __future__ import annotations
 
-from litestar import Request, get
+from datetime import date
+from typing import Annotated
 
-from gateway.deps import call, officer_actor
-from shared.contracts import customs
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+
+from gateway.deps import call, decode_body, officer_actor
+from gateway.idempotency import idempotent
+from shared.contracts import attachment, coordination, customs
+from shared.contracts.common import FieldError
+from shared.errors import ValidationFailed
+
+BASE = "/api/v1/customs/coordination-requests"
 
 
-@get("/api/v1/customs/coordination-requests", summary="Officer queue: received applications, oldest first")
-async def queue(request: Request, status: str | None = None, limit: int = 50) -> customs.CaseList:
+class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    version: int | None = None
+    reason: str = ""
+    outcome: str = ""
+    reply: str = ""
+
+
+@get(BASE, summary="Officer queue: every enterprise's received applications, oldest due first")
+async def queue(
+    request: Request,
+    request_no: Annotated[str | None, Parameter(query="requestNo")] = None,
+    certificate_no: Annotated[str | None, Parameter(query="certificateNo")] = None,
+    export_declaration_no: Annotated[str | None, Parameter(query="exportDeclarationNo")] = None,
+    status: str | None = None,
+    proof_type: Annotated[str | None, Parameter(query="proofType")] = None,
+    agreement_code: Annotated[str | None, Parameter(query="agreementCode")] = None,
+    submitted_from: Annotated[date | None, Parameter(query="submittedFrom")] = None,
+    submitted_to: Annotated[date | None, Parameter(query="submittedTo")] = None,
+    enterprise: str | None = None,
+    cursor: str | None = None,
+    limit: int = 20,
+) -> customs.CasePage:
     actor = await officer_actor(request)
+    if not 1 <= limit <= 100:
+        raise ValidationFailed(fields=[FieldError(field="limit", message="每页条数应为1至100")])
     return await call(
-        request, customs.CASE_LIST, customs.CaseQuery(actor=actor, status=status, limit=limit), customs.CaseList
+        request,
+        customs.CASE_LIST,
+        customs.CaseQuery(
+            actor=actor,
+            request_no=request_no,
+            certificate_no=certificate_no,
+            export_declaration_no=export_declaration_no,
+            status=status,
+            proof_type=proof_type,
+            agreement_code=agreement_code,
+            submitted_from=submitted_from,
+            submitted_to=submitted_to,
+            enterprise=enterprise,
+            cursor=cursor,
+            limit=limit,
+        ),
+        customs.CasePage,
     )
 
 
-routes = [queue]
+@get(BASE + "/{request_id:str}", summary="A case: the application, its status history and attachments")
+async def case_detail(request: Request, request_id: str) -> dict:
+    actor = await officer_actor(request)
+    case = await call(request, customs.CASE_GET, customs.CaseRef(actor=actor, request_id=request_id), customs.Case)
+    application = await call(
+        request,
+        coordination.GET,
+        coordination.RequestRef(actor=actor, request_id=request_id),
+        coordination.CoordinationRequest,
+    )
+    files = await call(
+        request,
+        attachment.LIST,
+        attachment.ListAttachments(actor=actor, request_id=request_id),
+        attachment.AttachmentList,
+    )
+    return {
+        "case": msgspec.to_builtins(case),
+        "request": msgspec.to_builtins(application),
+        "attachments": msgspec.to_builtins(files.items),
+    }
+
+
+async def _decide(request: Request, request_id: str, subject: str, message: str) -> Response:
+    actor = await officer_actor(request)
+
+    async def work() -> Response:
+        body = await decode_body(request, DecisionIn)
+        case = await call(
+            request,
+            subject,
+            customs.Decision(
+                actor=actor,
+                request_id=request_id,
+                version=body.version,
+                reason=body.reason,
+                outcome=body.outcome,
+                reply=body.reply,
+            ),
+            customs.Case,
+        )
+        return Response({"message": message, "case": msgspec.to_builtins(case)}, status_code=200)
+
+    return await idempotent(request, actor, work)
+
+
+@post(BASE + "/{request_id:str}/accept", summary="受理: 待办 → 协调中", status_code=200)
+async def accept(request: Request, request_id: str) -> Response:
+    return await _decide(request, request_id, customs.CASE_ACCEPT, "受理成功")
+
+
+@post(BASE + "/{request_id:str}/return", summary="退回 with a reason: 待办|协调中 → 退回", status_code=200)
+async def return_(request: Request, request_id: str) -> Response:
+    return await _decide(request, request_id, customs.CASE_RETURN, "退回成功")
+
+
+@post(
+    BASE + "/{request_id:str}/conclude",
+    summary="办结 with outcome (SUCCESS 协调成功 | UNRESOLVED 协调未果 | NOT_ACCEPTED 不予受理) and reply",
+    status_code=200,
+)
+async def conclude(request: Request, request_id: str) -> Response:
+    return await _decide(request, request_id, customs.CASE_CONCLUDE, "办结成功")
+
+
+routes = [queue, case_detail, accept, return_, conclude]

@@ -6,6 +6,7 @@ import msgspec
 from litestar import Request, Response, get, post
 
 from gateway.deps import call, current_actor, decode_body, enterprise_actor
+from gateway.idempotency import idempotent
 from shared.contracts import registry
 from shared.contracts.common import Empty, FieldError
 from shared.errors import ValidationFailed
@@ -67,19 +68,23 @@ class LinkIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
 @post("/api/v1/export-declaration-links", summary="出口报关单补录: link an export declaration to an own certificate")
 async def create_link(request: Request) -> Response:
     actor = await enterprise_actor(request)
-    body = await decode_body(request, LinkIn)
-    link = await call(
-        request,
-        registry.LINK_CREATE,
-        registry.LinkCommand(
-            actor=actor,
-            proof_type=body.proof_type,
-            certificate_no=body.certificate_no,
-            export_declaration_no=body.export_declaration_no.strip(),
-        ),
-        registry.ExportDeclarationLink,
-    )
-    return Response({"message": "补录成功", "link": msgspec.to_builtins(link)}, status_code=201)
+
+    async def work() -> Response:
+        body = await decode_body(request, LinkIn)
+        link = await call(
+            request,
+            registry.LINK_CREATE,
+            registry.LinkCommand(
+                actor=actor,
+                proof_type=body.proof_type,
+                certificate_no=body.certificate_no,
+                export_declaration_no=body.export_declaration_no.strip(),
+            ),
+            registry.ExportDeclarationLink,
+        )
+        return Response({"message": "补录成功", "link": msgspec.to_builtins(link)}, status_code=201)
+
+    return await idempotent(request, actor, work)
 
 
 @get("/api/v1/export-declaration-links", summary="Own export-declaration links")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 from urllib.parse import quote
 
 import msgspec
 from litestar import Request, Response, delete, get, post, put
 from litestar.datastructures import UploadFile
+from litestar.params import Parameter
 
 from gateway.deps import call, current_actor, decode_body, enterprise_actor
+from gateway.idempotency import idempotent
 from shared.contracts import attachment, coordination, registry
 from shared.contracts.common import FieldError
 from shared.errors import Conflict, InvalidState, ServiceError, ValidationFailed
@@ -70,27 +73,31 @@ def _result(message: str, request: coordination.CoordinationRequest, status: int
 @post(BASE, summary="暂存: save a new application (all field errors at once)")
 async def create_request(request: Request) -> Response:
     actor = await enterprise_actor(request)
-    body = await decode_body(request, FormIn)
-    created = await call(
-        request,
-        coordination.CREATE,
-        coordination.CreateCommand(actor=actor, form=body.form()),
-        coordination.CoordinationRequest,
-    )
-    return _result("暂存成功", created, 201)
+
+    async def work() -> Response:
+        body = await decode_body(request, FormIn)
+        created = await call(
+            request,
+            coordination.CREATE,
+            coordination.CreateCommand(actor=actor, form=body.form()),
+            coordination.CoordinationRequest,
+        )
+        return _result("暂存成功", created, 201)
+
+    return await idempotent(request, actor, work)
 
 
 @get(BASE, summary="查询: own applications, newest first, keyset paged")
 async def list_requests(
     request: Request,
-    request_no: str | None = None,
-    certificate_no: str | None = None,
-    export_declaration_no: str | None = None,
+    request_no: Annotated[str | None, Parameter(query="requestNo")] = None,
+    certificate_no: Annotated[str | None, Parameter(query="certificateNo")] = None,
+    export_declaration_no: Annotated[str | None, Parameter(query="exportDeclarationNo")] = None,
     status: str | None = None,
-    proof_type: str | None = None,
-    agreement_code: str | None = None,
-    submitted_from: date | None = None,
-    submitted_to: date | None = None,
+    proof_type: Annotated[str | None, Parameter(query="proofType")] = None,
+    agreement_code: Annotated[str | None, Parameter(query="agreementCode")] = None,
+    submitted_from: Annotated[date | None, Parameter(query="submittedFrom")] = None,
+    submitted_to: Annotated[date | None, Parameter(query="submittedTo")] = None,
     cursor: str | None = None,
     limit: int = 20,
 ) -> coordination.RequestPage:
@@ -168,72 +175,80 @@ async def delete_request(request: Request, request_id: str, version: int | None 
 )
 async def submit_request(request: Request, request_id: str) -> Response:
     actor = await enterprise_actor(request)
-    body = await decode_body(request, VersionIn)
-    current = await _get(request, actor, request_id)
-    if body.version is not None and body.version != current.version:
-        raise Conflict()
-    if not current.editable:
-        raise InvalidState("当前状态不允许提交")
-    owned = await call(
-        request,
-        registry.CERTIFICATE_OWNERSHIP,
-        registry.OwnershipQuery(
-            proof_type=current.proof_type,
-            certificate_no=current.certificate_no,
-            credit_code=actor.credit_code or "",
-        ),
-        registry.Answer,
-    )
-    if not owned.yes:
-        raise CertificateNotOwned()
-    linked = await call(
-        request,
-        registry.LINK_CHECK,
-        registry.LinkQuery(
-            proof_type=current.proof_type,
-            certificate_no=current.certificate_no,
-            export_declaration_no=current.export_declaration_no,
-        ),
-        registry.Answer,
-    )
-    if not linked.yes:
-        raise DeclarationNotLinked()
-    files = await call(
-        request,
-        attachment.LIST,
-        attachment.ListAttachments(actor=actor, request_id=current.id),
-        attachment.AttachmentList,
-    )
-    if not files.items:
-        raise AttachmentRequired()
-    submitted = await call(
-        request,
-        coordination.SUBMIT,
-        coordination.TransitionCommand(
-            actor=actor,
-            request_id=current.id,
-            version=current.version,
-        ),
-        coordination.CoordinationRequest,
-    )
-    return _result("申报成功", submitted)
+
+    async def work() -> Response:
+        body = await decode_body(request, VersionIn)
+        current = await _get(request, actor, request_id)
+        if body.version is not None and body.version != current.version:
+            raise Conflict()
+        if not current.editable:
+            raise InvalidState("当前状态不允许提交")
+        owned = await call(
+            request,
+            registry.CERTIFICATE_OWNERSHIP,
+            registry.OwnershipQuery(
+                proof_type=current.proof_type,
+                certificate_no=current.certificate_no,
+                credit_code=actor.credit_code or "",
+            ),
+            registry.Answer,
+        )
+        if not owned.yes:
+            raise CertificateNotOwned()
+        linked = await call(
+            request,
+            registry.LINK_CHECK,
+            registry.LinkQuery(
+                proof_type=current.proof_type,
+                certificate_no=current.certificate_no,
+                export_declaration_no=current.export_declaration_no,
+            ),
+            registry.Answer,
+        )
+        if not linked.yes:
+            raise DeclarationNotLinked()
+        files = await call(
+            request,
+            attachment.LIST,
+            attachment.ListAttachments(actor=actor, request_id=current.id),
+            attachment.AttachmentList,
+        )
+        if not files.items:
+            raise AttachmentRequired()
+        submitted = await call(
+            request,
+            coordination.SUBMIT,
+            coordination.TransitionCommand(
+                actor=actor,
+                request_id=current.id,
+                version=current.version,
+            ),
+            coordination.CoordinationRequest,
+        )
+        return _result("申报成功", submitted)
+
+    return await idempotent(request, actor, work)
 
 
 @post(BASE + "/{request_id:str}/withdraw", summary="撤回 (待办 only)", status_code=200)
 async def withdraw_request(request: Request, request_id: str) -> Response:
     actor = await enterprise_actor(request)
-    body = await decode_body(request, VersionIn)
-    withdrawn = await call(
-        request,
-        coordination.WITHDRAW,
-        coordination.TransitionCommand(
-            actor=actor,
-            request_id=request_id,
-            version=body.version,
-        ),
-        coordination.CoordinationRequest,
-    )
-    return _result("撤回成功", withdrawn)
+
+    async def work() -> Response:
+        body = await decode_body(request, VersionIn)
+        withdrawn = await call(
+            request,
+            coordination.WITHDRAW,
+            coordination.TransitionCommand(
+                actor=actor,
+                request_id=request_id,
+                version=body.version,
+            ),
+            coordination.CoordinationRequest,
+        )
+        return _result("撤回成功", withdrawn)
+
+    return await idempotent(request, actor, work)
 
 
 # --- attachments ------------------------------------------------------------------------------------

@@ -46,6 +46,28 @@ class Registry:
             status=row["status"],
         )
 
+    async def check_form(self, q: c.FormCheck) -> c.FormCheckResult:
+        errors: list[FieldError] = []
+        agreement_code = None
+        if q.import_country and q.import_country not in self.ref.country_by_code:
+            errors.append(FieldError(field="importCountry", message="进口国家/地区不存在，请从列表中选择"))
+        if q.import_port:
+            port = self.ref.port_by_code.get(q.import_port)
+            if port is None:
+                errors.append(FieldError(field="importPort", message="进口国家/地区口岸不存在，请从列表中选择"))
+            elif q.import_country and port.country != q.import_country:
+                errors.append(FieldError(field="importPort", message="该口岸不属于所选进口国家/地区"))
+        if q.proof_type in c.PROOF_TYPES and q.certificate_no:
+            agreement_code = await self.pool.fetchval(
+                "SELECT agreement_code FROM certificates WHERE proof_type = $1 AND certificate_no = $2",
+                q.proof_type,
+                q.certificate_no,
+            )
+            if agreement_code is None:
+                label = c.PROOF_TYPES[q.proof_type].number_label
+                errors.append(FieldError(field="certificateNo", message=f"{label}不存在，请核对享惠证明类型和编号"))
+        return c.FormCheckResult(agreement_code=agreement_code, errors=errors)
+
     async def owns(self, q: c.OwnershipQuery) -> c.Answer:
         owned = await self.pool.fetchval(
             "SELECT true FROM certificates WHERE proof_type = $1 AND certificate_no = $2 AND holder_credit_code = $3",
@@ -190,6 +212,7 @@ def endpoints(ctx: Context) -> list[Endpoint]:
     return [
         Endpoint(c.CERTIFICATE_LOOKUP, c.CertificateKey, svc.lookup),
         Endpoint(c.CERTIFICATE_OWNERSHIP, c.OwnershipQuery, svc.owns),
+        Endpoint(c.FORM_CHECK, c.FormCheck, svc.check_form),
         Endpoint(c.LINK_CHECK, c.LinkQuery, svc.is_linked),
         Endpoint(c.LINK_CREATE, c.LinkCommand, svc.link),
         Endpoint(c.LINK_LIST, c.LinkList, svc.list_links),

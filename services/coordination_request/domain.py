@@ -18,17 +18,6 @@ class Status(StrEnum):
     CONCLUDED = "CONCLUDED"
 
 
-STATUS_LABELS: dict[Status, str] = {
-    Status.DRAFT: "暂存",
-    Status.DECLARED: "已申报",
-    Status.RECEIPT_FAILED: "海关接收失败",
-    Status.PENDING: "待办",
-    Status.WITHDRAWN: "已撤回",
-    Status.RETURNED: "退回",
-    Status.COORDINATING: "协调中",
-    Status.CONCLUDED: "已办结",
-}
-
 EDITABLE = frozenset({Status.DRAFT, Status.RECEIPT_FAILED, Status.WITHDRAWN, Status.RETURNED})
 DELETABLE = frozenset({Status.DRAFT, Status.WITHDRAWN, Status.RETURNED})
 WITHDRAWABLE = frozenset({Status.PENDING})

@@ -17,7 +17,12 @@ from shared import bus, outbox
 from shared.contracts import coordination as c
 from shared.contracts import registry
 from shared.contracts.common import Actor, FieldError
+from shared.contracts.customs import OUTCOMES
 from shared.contracts.events import (
+    CaseAccepted,
+    CaseConcluded,
+    CaseReturned,
+    DecisionRefused,
     ReceiptAccepted,
     ReceiptRejected,
     RequestCreated,
@@ -37,7 +42,7 @@ MAX_PAGE = 100
 COLUMNS = (
     "id, request_no, credit_code, enterprise_name, proof_type, import_country, import_port, certificate_no,"
     " agreement_code, export_declaration_no, import_declaration_no, reason, status, status_reason, version,"
-    " created_at, updated_at, submitted_at"
+    " created_at, updated_at, submitted_at, outcome, reply"
 )
 
 
@@ -68,7 +73,7 @@ def _view(row: asyncpg.Record, history: list[c.HistoryEntry] | None = None) -> c
         import_declaration_no=row["import_declaration_no"],
         reason=row["reason"],
         status=status.value,
-        status_label=domain.STATUS_LABELS[status],
+        status_label=c.STATUS_LABELS[status],
         status_reason=row["status_reason"],
         version=row["version"],
         editable=status in domain.EDITABLE,
@@ -77,6 +82,9 @@ def _view(row: asyncpg.Record, history: list[c.HistoryEntry] | None = None) -> c
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         submitted_at=row["submitted_at"],
+        outcome=row["outcome"],
+        outcome_label=OUTCOMES.get(row["outcome"]) if row["outcome"] else None,
+        reply=row["reply"],
         history=history or [],
     )
 
@@ -128,19 +136,21 @@ class Requests:
             reason=form.reason.strip(),
         )
         errors = domain.validate(clean)
-        agreement_code = ""
-        if "proofType" not in errors and "certificateNo" not in errors:
-            try:
-                info = await bus.call(
-                    self.nc,
-                    registry.CERTIFICATE_LOOKUP,
-                    registry.CertificateKey(proof_type=clean.proof_type, certificate_no=clean.certificate_no),
-                    registry.CertificateInfo,
-                )
-                agreement_code = info.agreement_code
-            except NotFound:
-                label = domain.NUMBER_LABELS[clean.proof_type]
-                errors["certificateNo"] = f"{label}不存在，请核对享惠证明类型和编号"
+        # The registry knows certificates, countries and ports; ask only about fields that are well-formed.
+        check = await bus.call(
+            self.nc,
+            registry.FORM_CHECK,
+            registry.FormCheck(
+                proof_type="" if "proofType" in errors else clean.proof_type,
+                certificate_no="" if "certificateNo" in errors else clean.certificate_no,
+                import_country="" if "importCountry" in errors else clean.import_country,
+                import_port="" if "importPort" in errors else clean.import_port,
+            ),
+            registry.FormCheckResult,
+        )
+        for error in check.errors:
+            errors.setdefault(error.field, error.message)
+        agreement_code = check.agreement_code or ""
         if errors:
             raise ValidationFailed(fields=[FieldError(field=f, message=m) for f, m in errors.items()])
         return clean, agreement_code
@@ -298,11 +308,13 @@ class Requests:
     # --- queries ------------------------------------------------------------------------------------
 
     async def get(self, ref: c.RequestRef) -> c.CoordinationRequest:
-        tenant = _tenant(ref.actor)
+        # Officers read every application; an enterprise only its own (another's is "not found").
+        tenant = None if ref.actor.role == "OFFICER" else _tenant(ref.actor)
         rid = self._parse_id(ref.request_id)
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(
-                f"SELECT {COLUMNS} FROM coordination_requests WHERE id=$1 AND credit_code=$2 AND deleted_at IS NULL",
+                f"SELECT {COLUMNS} FROM coordination_requests WHERE id=$1 AND ($2::text IS NULL OR credit_code=$2)"
+                " AND deleted_at IS NULL",
                 rid,
                 tenant,
             )
@@ -375,32 +387,67 @@ class Requests:
     # --- customs decisions arrive only as events ------------------------------------------------------
 
     async def on_receipt_accepted(self, conn: asyncpg.Connection, event: ReceiptAccepted) -> None:
-        await self._customs_move(conn, event.request_id, Action.RECEIPT_ACCEPT, None)
+        await self._customs_move(conn, event.request_id, Action.RECEIPT_ACCEPT, CUSTOMS_ACTOR)
 
     async def on_receipt_rejected(self, conn: asyncpg.Connection, event: ReceiptRejected) -> None:
-        await self._customs_move(conn, event.request_id, Action.RECEIPT_REJECT, event.reason)
+        await self._customs_move(conn, event.request_id, Action.RECEIPT_REJECT, CUSTOMS_ACTOR, reason=event.reason)
+
+    async def on_case_accepted(self, conn: asyncpg.Connection, event: CaseAccepted) -> None:
+        await self._customs_move(conn, event.request_id, Action.ACCEPT, event.officer)
+
+    async def on_case_returned(self, conn: asyncpg.Connection, event: CaseReturned) -> None:
+        await self._customs_move(conn, event.request_id, Action.RETURN, event.officer, reason=event.reason)
+
+    async def on_case_concluded(self, conn: asyncpg.Connection, event: CaseConcluded) -> None:
+        await self._customs_move(
+            conn, event.request_id, Action.CONCLUDE, event.officer, reason=event.reply, outcome=event.outcome
+        )
 
     async def _customs_move(
-        self, conn: asyncpg.Connection, request_id: str, action: Action, reason: str | None
+        self,
+        conn: asyncpg.Connection,
+        request_id: str,
+        action: Action,
+        actor: str,
+        *,
+        reason: str | None = None,
+        outcome: str | None = None,
     ) -> None:
         current = await conn.fetchrow(
             f"SELECT {COLUMNS} FROM coordination_requests WHERE id=$1 FOR UPDATE", uuid.UUID(request_id)
         )
         if current is None:
             return
+        source = Status(current["status"])
         try:
-            target = domain.transition(Status(current["status"]), action)
+            target = domain.transition(source, action)
         except domain.IllegalTransition:
-            return  # a decision on a state that has moved on: nothing to do, recorded by the inbox row
+            # The application moved on first (e.g. the enterprise withdrew): the decision loses, and customs
+            # is told why, with the status that won.
+            if action in (Action.ACCEPT, Action.RETURN, Action.CONCLUDE):
+                await outbox.record(
+                    conn,
+                    outbox.new_event(
+                        DecisionRefused,
+                        request_id=request_id,
+                        decision=action.value,
+                        status=source.value,
+                        version=current["version"],
+                        reason=f"{domain.ACTION_LABELS[action]}未生效：申请当前状态为“{c.STATUS_LABELS[source]}”",
+                    ),
+                )
+            return
         row = await conn.fetchrow(
-            "UPDATE coordination_requests SET status=$2, status_reason=$3, version=version+1, updated_at=now()"
+            "UPDATE coordination_requests SET status=$2, status_reason=$3, version=version+1, updated_at=now(),"
+            f" outcome=coalesce($4, outcome), reply=CASE WHEN $4::text IS NULL THEN reply ELSE $3 END"
             f" WHERE id=$1 RETURNING {COLUMNS}",
             current["id"],
             target.value,
             reason,
+            outcome,
         )
-        await self._history(conn, row["id"], CUSTOMS_ACTOR, action, Status(current["status"]), target, reason)
-        await self._status_event(conn, row, Status(current["status"]))
+        await self._history(conn, row["id"], actor, action, source, target, reason)
+        await self._status_event(conn, row, source)
 
     # --- helpers ------------------------------------------------------------------------------------
 
@@ -475,6 +522,7 @@ class Requests:
                 from_status=source.value if source else None,
                 to_status=row["status"],
                 reason=row["status_reason"],
+                version=row["version"],
             ),
         )
 
@@ -500,7 +548,13 @@ def endpoints(ctx: Context) -> list[bus.Endpoint]:
 
 def consumers(ctx: Context) -> dict[type, Any]:
     svc = _services(ctx)
-    return {ReceiptAccepted: svc.on_receipt_accepted, ReceiptRejected: svc.on_receipt_rejected}
+    return {
+        ReceiptAccepted: svc.on_receipt_accepted,
+        ReceiptRejected: svc.on_receipt_rejected,
+        CaseAccepted: svc.on_case_accepted,
+        CaseReturned: svc.on_case_returned,
+        CaseConcluded: svc.on_case_concluded,
+    }
 
 
 definition = ServiceDefinition(

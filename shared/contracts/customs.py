@@ -1,18 +1,34 @@
-"""customs-desk: the officers' side (queue and decisions)."""
+"""customs-desk: the officers' side (queue, case detail and decisions)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from shared.contracts.common import Actor, Contract
 
 CASE_LIST = "svc.customs.case.list"
+CASE_GET = "svc.customs.case.get"
+CASE_ACCEPT = "svc.customs.case.accept"
+CASE_RETURN = "svc.customs.case.return"
+CASE_CONCLUDE = "svc.customs.case.conclude"
+
+# Outcomes of a concluded coordination (SPEC §5).
+OUTCOMES: dict[str, str] = {"SUCCESS": "协调成功", "UNRESOLVED": "协调未果", "NOT_ACCEPTED": "不予受理"}
 
 
 class CaseQuery(Contract):
     actor: Actor
+    request_no: str | None = None
+    certificate_no: str | None = None
+    export_declaration_no: str | None = None
     status: str | None = None
-    limit: int = 50
+    proof_type: str | None = None
+    agreement_code: str | None = None
+    submitted_from: date | None = None
+    submitted_to: date | None = None
+    enterprise: str | None = None
+    cursor: str | None = None
+    limit: int = 20
 
 
 class Case(Contract):
@@ -23,11 +39,41 @@ class Case(Contract):
     enterprise_name: str
     proof_type: str
     certificate_no: str
+    agreement_code: str
     export_declaration_no: str
+    import_declaration_no: str
+    import_country: str
+    import_port: str
+    reason: str
     status: str
+    status_label: str
     received_at: datetime
+    due_at: datetime
+    version: int
+    can_accept: bool
+    can_return: bool
+    can_conclude: bool
     decision_reason: str | None = None
+    outcome: str | None = None
+    reply: str | None = None
+    note: str | None = None
 
 
-class CaseList(Contract):
+class CasePage(Contract):
     items: list[Case]
+    total: int
+    next_cursor: str | None = None
+
+
+class CaseRef(Contract):
+    actor: Actor
+    request_id: str
+
+
+class Decision(Contract):
+    actor: Actor
+    request_id: str
+    version: int | None = None
+    reason: str = ""
+    outcome: str = ""
+    reply: str = ""

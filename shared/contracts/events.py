@@ -87,6 +87,7 @@ class RequestStatusChanged(Event, frozen=True, kw_only=True):
     from_status: str | None
     to_status: str
     reason: str | None = None
+    version: int = 0
 
 
 class ReceiptAccepted(Event, frozen=True, kw_only=True):
@@ -99,6 +100,41 @@ class ReceiptRejected(Event, frozen=True, kw_only=True):
     name: ClassVar[str] = "customs.receipt.rejected.v1"
     request_id: str
     reason: str
+
+
+class DecisionRefused(Event, frozen=True, kw_only=True):
+    """An officer's decision that arrived when the application had already moved on (e.g. it was withdrawn)."""
+
+    name: ClassVar[str] = "coordination.request.decision_refused.v1"
+    request_id: str
+    decision: str
+    status: str
+    version: int
+    reason: str
+
+
+class CaseAccepted(Event, frozen=True, kw_only=True):
+    name: ClassVar[str] = "customs.case.accepted.v1"
+    request_id: str
+    case_id: str
+    officer: str
+
+
+class CaseReturned(Event, frozen=True, kw_only=True):
+    name: ClassVar[str] = "customs.case.returned.v1"
+    request_id: str
+    case_id: str
+    officer: str
+    reason: str
+
+
+class CaseConcluded(Event, frozen=True, kw_only=True):
+    name: ClassVar[str] = "customs.case.concluded.v1"
+    request_id: str
+    case_id: str
+    officer: str
+    outcome: str
+    reply: str
 
 
 class ExportDeclarationLinked(Event, frozen=True, kw_only=True):
@@ -133,7 +169,11 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     RequestWithdrawn,
     RequestDeleted,
     RequestStatusChanged,
+    DecisionRefused,
     ReceiptAccepted,
+    CaseAccepted,
+    CaseReturned,
+    CaseConcluded,
     ReceiptRejected,
     ExportDeclarationLinked,
     AttachmentAdded,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from shared.contracts.common import Actor, Contract
+from shared.contracts.common import Actor, Contract, FieldError
 
 CERTIFICATE_LOOKUP = "svc.registry.certificate.lookup"
 CERTIFICATE_OWNERSHIP = "svc.registry.certificate.ownership"
@@ -14,6 +14,7 @@ LINK_LIST = "svc.registry.link.list"
 REFERENCE_AGREEMENTS = "svc.registry.reference.agreements"
 REFERENCE_COUNTRIES = "svc.registry.reference.countries"
 REFERENCE_PORTS = "svc.registry.reference.ports"
+FORM_CHECK = "svc.registry.form.check"
 
 
 class CertificateKey(Contract):
@@ -94,6 +95,20 @@ class Port(Contract):
     country: str
     name_zh: str
     name_en: str
+
+
+class FormCheck(Contract):
+    """The registry's part of validating an application form; empty fields are not checked."""
+
+    proof_type: str = ""
+    certificate_no: str = ""
+    import_country: str = ""
+    import_port: str = ""
+
+
+class FormCheckResult(Contract):
+    agreement_code: str | None = None
+    errors: list[FieldError] = []
 
 
 class ReferenceQuery(Contract):

@@ -13,6 +13,8 @@ CREATE TABLE coordination_requests (
     reason                text NOT NULL,
     status                text NOT NULL,
     status_reason         text,
+    outcome               text,
+    reply                 text,
     version               integer NOT NULL DEFAULT 1,
     created_by            text NOT NULL,
     created_at            timestamptz NOT NULL DEFAULT now(),

@@ -1,0 +1,99 @@
+"""Idempotency-Key for mutating POSTs: a retried request returns the first one's response, never runs twice.
+
+Records live in a NATS JetStream key-value bucket shared by every gateway replica. A key is claimed
+atomically (`create`) before the work runs; a successful response is stored for 24 hours. Refusals and
+failures release the key, so a corrected retry runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+
+import msgspec
+import nats.js.errors
+from litestar import Request, Response
+from nats.js import JetStreamContext
+from nats.js.api import KeyValueConfig
+from nats.js.kv import KeyValue
+
+from shared.contracts.common import Actor, FieldError
+from shared.errors import ServiceError, ValidationFailed
+
+BUCKET = "idempotency"
+HEADER = "idempotency-key"
+TTL_SECONDS = 24 * 3600
+# A claim older than this is taken to be from a gateway that died mid-request.
+ABANDONED_AFTER_SECONDS = 120
+
+
+class Record(msgspec.Struct):
+    state: str  # "pending" | "done"
+    fingerprint: str
+    started: float
+    status: int = 0
+    body: bytes = b""
+
+
+class KeyReused(ServiceError):
+    status, code, message = 422, "IDEMPOTENCY_KEY_REUSED", "该幂等键已用于内容不同的请求"
+
+
+class InProgress(ServiceError):
+    status, code, message = 409, "REQUEST_IN_PROGRESS", "相同的请求正在处理中，请稍后重试"
+
+
+async def open_bucket(js: JetStreamContext) -> KeyValue:
+    try:
+        return await js.key_value(BUCKET)
+    except nats.js.errors.BucketNotFoundError:
+        return await js.create_key_value(KeyValueConfig(bucket=BUCKET, ttl=TTL_SECONDS, history=1))
+
+
+async def idempotent(request: Request, actor: Actor, work: Callable[[], Awaitable[Response]]) -> Response:
+    raw_key = request.headers.get(HEADER)
+    if raw_key is None:
+        return await work()
+    if not 1 <= len(raw_key) <= 255 or not raw_key.isascii() or not raw_key.isprintable():
+        raise ValidationFailed(
+            "Idempotency-Key 格式有误",
+            fields=[FieldError(field="Idempotency-Key", message="应为1至255个可打印ASCII字符")],
+        )
+    kv: KeyValue = request.app.state.idempotency
+    scope = f"{actor.user_id}\n{request.method}\n{request.url.path}\n{raw_key}"
+    key = hashlib.sha256(scope.encode()).hexdigest()
+    fingerprint = hashlib.sha256(await request.body()).hexdigest()
+    claim = msgspec.msgpack.encode(Record(state="pending", fingerprint=fingerprint, started=time.time()))
+    try:
+        await kv.create(key, claim)
+    except nats.js.errors.KeyWrongLastSequenceError:
+        entry = await kv.get(key)
+        previous = msgspec.msgpack.decode(entry.value, type=Record)
+        if previous.fingerprint != fingerprint:
+            raise KeyReused() from None
+        if previous.state == "done":
+            return Response(
+                previous.body,
+                status_code=previous.status,
+                media_type="application/json",
+                headers={"Idempotent-Replayed": "true"},
+            )
+        if time.time() - previous.started < ABANDONED_AFTER_SECONDS:
+            raise InProgress() from None
+        try:
+            await kv.update(key, claim, last=entry.revision)
+        except nats.js.errors.KeyWrongLastSequenceError:
+            raise InProgress() from None
+    try:
+        response = await work()
+    except BaseException:
+        await kv.delete(key)
+        raise
+    if response.status_code >= 300:
+        await kv.delete(key)
+        return response
+    body = msgspec.json.encode(response.content)
+    done = Record(state="done", fingerprint=fingerprint, started=time.time(), status=response.status_code, body=body)
+    await kv.put(key, msgspec.msgpack.encode(done))
+    return response

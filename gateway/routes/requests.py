@@ -262,26 +262,32 @@ async def withdraw_request(request: Request, request_id: str) -> Response:
 )
 async def upload_attachment(request: Request, request_id: str) -> Response:
     actor = await enterprise_actor(request)
-    form = await request.form()
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        raise ValidationFailed("请选择要上传的文件", fields=[FieldError(field="file", message="请选择要上传的文件")])
-    content = await upload.read()
-    if len(content) > attachment.MAX_BYTES:
-        raise ServiceError("文件大小不能超过4M", code="FILE_TOO_LARGE", status=413)
-    info = await call(
-        request,
-        attachment.UPLOAD,
-        attachment.UploadCommand(
-            actor=actor,
-            request_id=request_id,
-            filename=upload.filename or "",
-            content=content,
-        ),
-        attachment.AttachmentInfo,
-        timeout=30,
-    )
-    return Response({"message": "上传成功", "attachment": msgspec.to_builtins(info)}, status_code=201)
+
+    async def work() -> Response:
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed(
+                "请选择要上传的文件", fields=[FieldError(field="file", message="请选择要上传的文件")]
+            )
+        content = await upload.read()
+        if len(content) > attachment.MAX_BYTES:
+            raise ServiceError("文件大小不能超过4M", code="FILE_TOO_LARGE", status=413)
+        info = await call(
+            request,
+            attachment.UPLOAD,
+            attachment.UploadCommand(
+                actor=actor,
+                request_id=request_id,
+                filename=upload.filename or "",
+                content=content,
+            ),
+            attachment.AttachmentInfo,
+            timeout=30,
+        )
+        return Response({"message": "上传成功", "attachment": msgspec.to_builtins(info)}, status_code=201)
+
+    return await idempotent(request, actor, work)
 
 
 @get(BASE + "/{request_id:str}/attachments", summary="Attachments of an application")

@@ -133,9 +133,17 @@ async def _get(request: Request, actor, request_id: str) -> coordination.Coordin
     )
 
 
-@get(BASE + "/{request_id:str}", summary="详情: the application, its flags and status history")
-async def get_request(request: Request, request_id: str) -> coordination.CoordinationRequest:
-    return await _get(request, await enterprise_actor(request), request_id)
+@get(BASE + "/{request_id:str}", summary="详情: the application, its flags, status history and attachments")
+async def get_request(request: Request, request_id: str) -> dict:
+    actor = await enterprise_actor(request)
+    application = await _get(request, actor, request_id)
+    files = await call(
+        request,
+        attachment.LIST,
+        attachment.ListAttachments(actor=actor, request_id=application.id),
+        attachment.AttachmentList,
+    )
+    return {**msgspec.to_builtins(application), "attachments": msgspec.to_builtins(files.items)}
 
 
 @put(BASE + "/{request_id:str}", summary="暂存 again (editable statuses only; carries the version it saw)")

@@ -44,6 +44,7 @@ def test_whole_happy_path(stack, demo: httpx.Client) -> None:
     assert pending["status"] == "PENDING" and pending["statusLabel"] == "待办"
     assert pending["withdrawable"] and not pending["editable"] and not pending["deletable"]
     assert [h["toStatus"] for h in pending["history"]] == ["DRAFT", "DECLARED", "PENDING"]
+    assert [a["filename"] for a in pending["attachments"]] == ["证明材料.pdf"]
 
     listed = demo.get("/api/v1/coordination-requests", params={"requestNo": saved["requestNo"]}).json()
     assert listed["total"] == 1 and listed["items"][0]["status"] == "PENDING"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import msgspec
 
+from services.certificate_registry.search import SearchIndex
 from shared.contracts.registry import Agreement, Country, Port
 
 DATA = Path(__file__).parent / "data"
@@ -19,31 +21,19 @@ class ReferenceData:
         self.agreement_by_code = {a.code: a for a in self.agreements}
         self.country_by_code = {c.code: c for c in self.countries}
         self.port_by_code = {p.code: p for p in self.ports}
+        self.ports_by_country: dict[str, list[Port]] = {}
+        for port in self.ports:
+            self.ports_by_country.setdefault(port.country, []).append(port)
+        common = frozenset(json.loads((directory / "common-partners.json").read_bytes())["countries"])
+        self._countries = SearchIndex(self.countries, lambda country: country.code in common)
+        self._ports = {code: SearchIndex(ports) for code, ports in self.ports_by_country.items()}
+        self._all_ports = SearchIndex(self.ports, lambda port: port.country in common)
 
     def search_countries(self, q: str, limit: int) -> list[Country]:
-        return _rank(self.countries, q, limit)
+        return self._countries.search(q, limit)
 
     def search_ports(self, q: str, country: str | None, limit: int) -> list[Port]:
-        ports = [p for p in self.ports if country is None or p.country == country]
-        return _rank(ports, q, limit)
-
-
-def _rank(items: list, q: str, limit: int) -> list:
-    """Exact code first, then prefix matches, then substring matches (code, Chinese, English)."""
-    needle = q.strip().lower()
-    if not needle:
-        return items[:limit]
-    scored = []
-    for item in items:
-        keys = (item.code.lower(), item.name_zh.lower(), item.name_en.lower())
-        if keys[0] == needle:
-            score = 0
-        elif any(k.startswith(needle) for k in keys):
-            score = 1
-        elif any(needle in k for k in keys):
-            score = 2
-        else:
-            continue
-        scored.append((score, item.code, item))
-    scored.sort(key=lambda t: (t[0], t[1]))
-    return [t[2] for t in scored[:limit]]
+        if country is None:
+            return self._all_ports.search(q, limit)
+        index = self._ports.get(country)
+        return index.search(q, limit) if index else []

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
+from services.certificate_registry import ingest
 from services.certificate_registry.reference import ReferenceData
 from shared import demo, outbox
 from shared.bus import Endpoint
 from shared.contracts import registry as c
 from shared.contracts.common import Empty, FieldError
-from shared.contracts.events import ExportDeclarationLinked
+from shared.contracts.events import (
+    CertificateIssued,
+    CertificateRevoked,
+    DeclarationLinkReported,
+    ExportDeclarationLinked,
+)
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.formats import is_export_declaration_no
 from shared.runtime import Context, ServiceDefinition
+
+log = logging.getLogger(__name__)
 
 
 class CertificateNotFound(NotFound):
@@ -187,19 +198,73 @@ class Registry:
         return c.PortList(items=self.ref.search_ports(q.q, q.country, min(max(q.limit, 1), 100)))
 
 
+class Ingestion:
+    """The issuing and declaration systems' events, applied idempotently (the inbox records each event)."""
+
+    def __init__(self, reference: ReferenceData) -> None:
+        self.ref = reference
+
+    async def on_issued(self, conn: asyncpg.Connection, event: CertificateIssued) -> None:
+        record = ingest.CertificateRecord(
+            proof_type=event.proof_type,
+            certificate_no=event.certificate_no.strip(),
+            holder_credit_code=event.holder_credit_code.strip().upper(),
+            holder_name=event.holder_name.strip(),
+            agreement_code=event.agreement_code,
+            import_country=event.import_country.upper(),
+            issue_date=event.issue_date,
+            valid_until=event.valid_until,
+        )
+        problems = ingest.check(record, self.ref)
+        if problems:
+            # A malformed event cannot become valid by redelivery: refuse it loudly and move on.
+            log.error("certificate event refused", extra={"fields": {"eventId": event.event_id, "problems": problems}})
+            return
+        await ingest.upsert(conn, record)
+
+    async def on_revoked(self, conn: asyncpg.Connection, event: CertificateRevoked) -> None:
+        if not await ingest.revoke(conn, event.proof_type, event.certificate_no.strip(), event.reason):
+            log.warning(
+                "revocation of an unknown or already revoked certificate",
+                extra={"fields": {"eventId": event.event_id, "proofType": event.proof_type}},
+            )
+
+    async def on_declaration_linked(self, conn: asyncpg.Connection, event: DeclarationLinkReported) -> None:
+        holder = await conn.fetchval(
+            "SELECT holder_credit_code FROM certificates WHERE proof_type = $1 AND certificate_no = $2",
+            event.proof_type,
+            event.certificate_no,
+        )
+        if holder is None or holder != event.credit_code or not is_export_declaration_no(event.export_declaration_no):
+            log.error("declaration link refused", extra={"fields": {"eventId": event.event_id}})
+            return
+        await Registry._insert_link(
+            conn,
+            event.proof_type,
+            event.certificate_no,
+            event.export_declaration_no,
+            event.credit_code,
+            source="DECLARATION_SYSTEM",
+        )
+
+
 async def seed(ctx: Context) -> None:
+    """Demo certificates go in through the same ingest path as the issuing systems' records."""
     async with ctx.pool.acquire() as conn, conn.transaction():
+        today = date.today()
         for cert in demo.CERTIFICATES:
-            await conn.execute(
-                "INSERT INTO certificates (proof_type, certificate_no, holder_credit_code, holder_name,"
-                " agreement_code, import_country, issue_date, valid_until)"
-                " VALUES ($1, $2, $3, $4, $5, $6, current_date - 30, current_date + 335) ON CONFLICT DO NOTHING",
-                cert.proof_type,
-                cert.certificate_no,
-                cert.holder.credit_code,
-                cert.holder.name,
-                cert.agreement_code,
-                cert.import_country,
+            await ingest.upsert(
+                conn,
+                ingest.CertificateRecord(
+                    proof_type=cert.proof_type,
+                    certificate_no=cert.certificate_no,
+                    holder_credit_code=cert.holder.credit_code,
+                    holder_name=cert.holder.name,
+                    agreement_code=cert.agreement_code,
+                    import_country=cert.import_country,
+                    issue_date=today - timedelta(days=30),
+                    valid_until=today + timedelta(days=335),
+                ),
             )
             for declaration in cert.linked_declarations:
                 await Registry._insert_link(
@@ -207,8 +272,23 @@ async def seed(ctx: Context) -> None:
                 )
 
 
+def _reference(ctx: Context) -> ReferenceData:
+    if "reference" not in ctx.extras:
+        ctx.extras["reference"] = ReferenceData()
+    return ctx.extras["reference"]
+
+
+def consumers(ctx: Context) -> dict[type, Any]:
+    ingestion = Ingestion(_reference(ctx))
+    return {
+        CertificateIssued: ingestion.on_issued,
+        CertificateRevoked: ingestion.on_revoked,
+        DeclarationLinkReported: ingestion.on_declaration_linked,
+    }
+
+
 def endpoints(ctx: Context) -> list[Endpoint]:
-    svc = Registry(ctx, ReferenceData())
+    svc = Registry(ctx, _reference(ctx))
     return [
         Endpoint(c.CERTIFICATE_LOOKUP, c.CertificateKey, svc.lookup),
         Endpoint(c.CERTIFICATE_OWNERSHIP, c.OwnershipQuery, svc.owns),
@@ -226,5 +306,6 @@ definition = ServiceDefinition(
     name="certificate_registry",
     migrations=Path(__file__).parent / "migrations",
     endpoints=endpoints,
+    consumers=consumers,
     seed=seed,
 )

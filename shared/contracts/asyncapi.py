@@ -18,6 +18,8 @@ PUBLISHERS = {
     "customs": "customs-desk",
     "registry": "certificate-registry",
     "attachment": "attachment",
+    "origin": "the issuing systems (customs origin certificates, CCPIT); consumed by certificate-registry",
+    "declaration": "the customs declaration system; consumed by certificate-registry",
 }
 
 

@@ -6,7 +6,7 @@ Within a version only add fields with defaults; consumers ignore fields they do 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar
 
 import msgspec
@@ -137,6 +137,39 @@ class CaseConcluded(Event, frozen=True, kw_only=True):
     reply: str
 
 
+class CertificateIssued(Event, frozen=True, kw_only=True):
+    """From an issuing system (customs origin system, CCPIT): a proof of origin now exists."""
+
+    name: ClassVar[str] = "origin.certificate.issued.v1"
+    proof_type: str
+    certificate_no: str
+    holder_credit_code: str
+    holder_name: str
+    agreement_code: str
+    import_country: str
+    issue_date: date
+    valid_until: date | None = None
+
+
+class CertificateRevoked(Event, frozen=True, kw_only=True):
+    """From an issuing system: the proof of origin is no longer valid."""
+
+    name: ClassVar[str] = "origin.certificate.revoked.v1"
+    proof_type: str
+    certificate_no: str
+    reason: str = ""
+
+
+class DeclarationLinkReported(Event, frozen=True, kw_only=True):
+    """From the customs declaration system: an export declaration was filed against a certificate."""
+
+    name: ClassVar[str] = "declaration.export_declaration.linked.v1"
+    proof_type: str
+    certificate_no: str
+    export_declaration_no: str
+    credit_code: str
+
+
 class ExportDeclarationLinked(Event, frozen=True, kw_only=True):
     name: ClassVar[str] = "registry.export_declaration.linked.v1"
     proof_type: str
@@ -175,6 +208,9 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CaseReturned,
     CaseConcluded,
     ReceiptRejected,
+    CertificateIssued,
+    CertificateRevoked,
+    DeclarationLinkReported,
     ExportDeclarationLinked,
     AttachmentAdded,
     AttachmentRemoved,

@@ -78,6 +78,7 @@ class Agreement(Contract):
     name_en: str
     valid_from: date | None = None
     valid_until: date | None = None
+    note: str | None = None
 
 
 class AgreementList(Contract):

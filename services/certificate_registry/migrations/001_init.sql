@@ -8,6 +8,8 @@ CREATE TABLE certificates (
     issue_date         date,
     valid_until        date,
     status             text NOT NULL DEFAULT 'VALID' CHECK (status IN ('VALID', 'REVOKED')),
+    revoked_at         timestamptz,
+    revoked_reason     text,
     created_at         timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (proof_type, certificate_no)
 );

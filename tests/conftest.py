@@ -25,6 +25,7 @@ def stack() -> Iterator[services.Stack]:
         if infra is None:
             infra = infrastructure.start_embedded(exits, work / "data", work / "logs")
         infrastructure.create_databases(infra)
-        running = services.start(exits, infra, work / "logs", profile="test")
+        # A short grace period lets the reconciler test see an orphan object swept without long waits.
+        running = services.start(exits, infra, work / "logs", profile="test", extra_env={"ORPHAN_GRACE_SECONDS": "1"})
         exits.callback(services.stop_signal_children, running)
         yield running

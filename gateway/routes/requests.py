@@ -8,11 +8,11 @@ from urllib.parse import quote
 
 import msgspec
 from litestar import Request, Response, delete, get, post, put
-from litestar.datastructures import UploadFile
 from litestar.params import Parameter
 
 from gateway.deps import call, current_actor, decode_body, enterprise_actor
 from gateway.idempotency import idempotent
+from gateway.upload import read_file
 from shared.contracts import attachment, coordination, registry
 from shared.contracts.common import FieldError
 from shared.errors import Conflict, InvalidState, ServiceError, ValidationFailed
@@ -272,23 +272,15 @@ async def upload_attachment(request: Request, request_id: str) -> Response:
     actor = await enterprise_actor(request)
 
     async def work() -> Response:
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise ValidationFailed(
-                "请选择要上传的文件", fields=[FieldError(field="file", message="请选择要上传的文件")]
-            )
-        content = await upload.read()
-        if len(content) > attachment.MAX_BYTES:
-            raise ServiceError("文件大小不能超过4M", code="FILE_TOO_LARGE", status=413)
+        upload = await read_file(request)
         info = await call(
             request,
             attachment.UPLOAD,
             attachment.UploadCommand(
                 actor=actor,
                 request_id=request_id,
-                filename=upload.filename or "",
-                content=content,
+                filename=upload.filename,
+                content=upload.content,
             ),
             attachment.AttachmentInfo,
             timeout=30,

@@ -1,4 +1,9 @@
-"""File type by content (magic bytes), never by name or declared Content-Type. Standard library only."""
+"""File type by content (magic bytes and structure), never by name or declared Content-Type.
+
+Accepted: PDF, JPEG, PNG and OFD (a zip container holding OFD.xml). A file that is also a zip archive
+(a PDF/ZIP or image/ZIP polyglot) is refused: viewers and unpackers would see different files.
+Standard library only.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +15,30 @@ JPEG = "image/jpeg"
 PNG = "image/png"
 OFD = "application/ofd"
 
+EXTENSIONS = {PDF: ".pdf", JPEG: ".jpg", PNG: ".png", OFD: ".ofd"}
+
 
 def detect(content: bytes) -> str | None:
     """The accepted type the bytes really are, or None."""
     if content.startswith(b"%PDF-"):
-        return PDF
-    if content.startswith(b"\xff\xd8\xff"):
-        return JPEG
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return PNG
-    if content.startswith(b"PK\x03\x04") and _is_ofd(content):
-        return OFD
-    return None
+        kind = PDF if b"%%EOF" in content[-2048:] else None
+    elif content.startswith(b"\xff\xd8\xff"):
+        kind = JPEG
+    elif content.startswith(b"\x89PNG\r\n\x1a\n"):
+        kind = PNG if b"IEND" in content else None
+    elif content.startswith(b"PK\x03\x04"):
+        return OFD if _is_ofd(content) else None
+    else:
+        return None
+    if kind and _is_zip(content):
+        return None  # a polyglot
+    return kind
+
+
+def _is_zip(content: bytes) -> bool:
+    if b"PK\x05\x06" not in content and b"PK\x03\x04" not in content:
+        return False
+    return zipfile.is_zipfile(io.BytesIO(content))
 
 
 def _is_ofd(content: bytes) -> bool:

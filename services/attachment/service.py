@@ -5,25 +5,30 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import logging
 import unicodedata
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import msgspec
 from minio import Minio
 from minio.error import S3Error
 
-from services.attachment import filetype
+from services.attachment import filetype, scanner
 from shared import bus, outbox
 from shared.contracts import attachment as c
 from shared.contracts import coordination
-from shared.contracts.common import Actor
+from shared.contracts.common import Actor, Empty
 from shared.contracts.events import AttachmentAdded, AttachmentRemoved, RequestDeleted
-from shared.errors import Forbidden, InvalidState, NotFound, ServiceError
+from shared.errors import Forbidden, InvalidState, NotFound, ServiceError, Unavailable
 from shared.runtime import Context, ServiceDefinition
 from shared.settings import Env
 
+log = logging.getLogger(__name__)
+RECONCILE_LOCK = 7_305_118_101
 COLUMNS = "id, request_id, filename, content_type, size, sha256, created_at, s3_key"
 
 
@@ -45,6 +50,14 @@ class EmptyFile(ServiceError):
 
 class IntegrityError(ServiceError):
     status, code, message = 500, "ATTACHMENT_CORRUPTED", "附件已损坏，无法下载，请联系管理员"
+
+
+class AttachmentMissing(ServiceError):
+    status, code, message = 500, "ATTACHMENT_MISSING", "附件文件缺失，无法下载，请联系管理员"
+
+
+class VirusFound(ServiceError):
+    status, code, message = 422, "VIRUS_FOUND", "文件未通过病毒检查，不能上传"
 
 
 def clean_filename(name: str) -> str:
@@ -75,6 +88,9 @@ class Attachments:
         self.nc = ctx.nc
         self.s3: Minio = ctx.extras["s3"]
         self.bucket: str = ctx.extras["s3_bucket"]
+        self.clamd: str | None = ctx.extras["clamd_address"]
+        self.orphan_grace: int = ctx.extras["orphan_grace_seconds"]
+        self.reconcile_interval: int = ctx.extras["reconcile_interval_seconds"]
 
     async def _request(self, actor: Actor, request_id: str) -> coordination.CoordinationRequest:
         """The application, as its enterprise sees it: 404 when it is not theirs."""
@@ -98,6 +114,7 @@ class Attachments:
         request = await self._request(cmd.actor, cmd.request_id)
         if not request.editable:
             raise InvalidState("当前状态不允许上传附件")
+        await self._scan(cmd.content)
         attachment_id = uuid.uuid4()
         key = f"{request.credit_code}/{request.id}/{attachment_id}"
         digest = hashlib.sha256(cmd.content).hexdigest()
@@ -140,6 +157,18 @@ class Attachments:
             )
         return _info(row)
 
+    async def _scan(self, content: bytes) -> None:
+        if not self.clamd:
+            return
+        try:
+            signature = await scanner.scan(self.clamd, content)
+        except scanner.ScannerUnavailable as exc:
+            log.error("virus scanner unavailable", extra={"fields": {"error": str(exc)}})
+            raise Unavailable("病毒检查服务暂不可用，请稍后重试") from None
+        if signature:
+            log.warning("infected upload refused", extra={"fields": {"signature": signature}})
+            raise VirusFound()
+
     async def list(self, q: c.ListAttachments) -> c.AttachmentList:
         if q.actor.role != "OFFICER":
             await self._request(q.actor, q.request_id)  # another enterprise's application: 404, as if absent
@@ -154,9 +183,20 @@ class Attachments:
             raise AttachmentNotFound()
         row = rows[0]
         content = await asyncio.to_thread(self._read, row["s3_key"])
-        if content is None or hashlib.sha256(content).hexdigest() != row["sha256"]:
+        if content is None:
+            await self._flag(row["id"], "object_missing_at")
+            raise AttachmentMissing()
+        if hashlib.sha256(content).hexdigest() != row["sha256"]:
+            # Never serve bytes that are not what was uploaded; flag the row and tell operations.
+            await self._flag(row["id"], "integrity_failed_at")
+            log.error("attachment failed its integrity check", extra={"fields": {"attachmentId": str(row["id"])}})
             raise IntegrityError()
         return c.AttachmentContent(info=_info(row), content=content)
+
+    async def _flag(self, attachment_id: uuid.UUID, column: str) -> None:
+        await self.pool.execute(
+            f"UPDATE attachments SET {column} = now() WHERE id = $1 AND {column} IS NULL", attachment_id
+        )
 
     async def delete(self, ref: c.AttachmentRef) -> c.AttachmentInfo:
         if ref.actor.role != "ENTERPRISE":
@@ -207,6 +247,50 @@ class Attachments:
             # Removing an object is idempotent: if the commit fails the event is redelivered and retried.
             await asyncio.to_thread(self.s3.remove_object, self.bucket, row["s3_key"])
 
+    async def reconcile(self, _: Empty) -> c.ReconcileReport:
+        """Remove objects no live row refers to (older than the grace period); flag rows whose object is gone."""
+        async with self.pool.acquire() as conn:
+            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", RECONCILE_LOCK):
+                return c.ReconcileReport(objects_checked=0, orphans_removed=0, missing_flagged=0, skipped=True)
+            try:
+                started = datetime.now(UTC)
+                objects = await asyncio.to_thread(self._list_objects)
+                live = {
+                    r["s3_key"]
+                    for r in await conn.fetch(
+                        "SELECT s3_key FROM attachments WHERE deleted_at IS NULL AND created_at < $1", started
+                    )
+                }
+                cutoff = started - timedelta(seconds=self.orphan_grace)
+                orphans = [key for key, modified in objects.items() if key not in live and modified < cutoff]
+                for key in orphans:
+                    await asyncio.to_thread(self.s3.remove_object, self.bucket, key)
+                missing = await conn.fetch(
+                    "UPDATE attachments SET object_missing_at = now() WHERE s3_key = ANY($1::text[])"
+                    " AND object_missing_at IS NULL RETURNING id",
+                    sorted(live - objects.keys()),
+                )
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", RECONCILE_LOCK)
+        for row in missing:
+            log.error("attachment object missing", extra={"fields": {"attachmentId": str(row["id"])}})
+        report = c.ReconcileReport(
+            objects_checked=len(objects), orphans_removed=len(orphans), missing_flagged=len(missing)
+        )
+        log.info("reconciled attachments", extra={"fields": msgspec.to_builtins(report)})
+        return report
+
+    def _list_objects(self) -> dict[str, datetime]:
+        return {o.object_name: o.last_modified for o in self.s3.list_objects(self.bucket, recursive=True)}
+
+    async def reconcile_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.reconcile_interval)
+            try:
+                await self.reconcile(Empty())
+            except Exception:
+                log.exception("reconciliation failed; will retry")
+
     async def _scoped(self, actor: Actor, condition: str, *args: Any) -> list[asyncpg.Record]:
         sql = f"SELECT {COLUMNS} FROM attachments WHERE {condition} AND deleted_at IS NULL"
         if actor.role == "OFFICER":
@@ -244,6 +328,9 @@ def configure(env: Env, extras: dict[str, Any]) -> None:
     extras["s3_secret_key"] = env.str("S3_SECRET_KEY")
     extras["s3_bucket"] = env.str("S3_BUCKET", "attachments")
     extras["s3_secure"] = env.bool("S3_SECURE", False)
+    extras["clamd_address"] = env.optional("CLAMD_ADDRESS")
+    extras["orphan_grace_seconds"] = env.int("ORPHAN_GRACE_SECONDS", 3600)
+    extras["reconcile_interval_seconds"] = env.int("RECONCILE_INTERVAL_SECONDS", 600)
 
 
 async def start(ctx: Context) -> None:
@@ -276,6 +363,7 @@ def endpoints(ctx: Context) -> list[bus.Endpoint]:
         bus.Endpoint(c.LIST, c.ListAttachments, svc.list),
         bus.Endpoint(c.DOWNLOAD, c.AttachmentRef, svc.download),
         bus.Endpoint(c.DELETE, c.AttachmentRef, svc.delete),
+        bus.Endpoint(c.RECONCILE, Empty, svc.reconcile),
     ]
 
 
@@ -286,4 +374,5 @@ definition = ServiceDefinition(
     consumers=lambda ctx: {RequestDeleted: _service(ctx).on_request_deleted},
     configure=configure,
     start=start,
+    background=lambda ctx: [_service(ctx).reconcile_forever()],
 )

@@ -49,3 +49,15 @@ class AttachmentRef(Contract):
 class AttachmentContent(Contract):
     info: AttachmentInfo
     content: bytes
+
+
+RECONCILE = "svc.attachment.reconcile"
+
+
+class ReconcileReport(Contract):
+    """One pass of the S3/database reconciler (ops endpoint; not exposed by the gateway)."""
+
+    objects_checked: int
+    orphans_removed: int
+    missing_flagged: int
+    skipped: bool = False  # another replica was running a pass

@@ -9,6 +9,9 @@ CREATE TABLE attachments (
     s3_key       text NOT NULL UNIQUE,
     created_by   text NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT now(),
-    deleted_at   timestamptz
+    deleted_at   timestamptz,
+    -- Set by a download whose bytes no longer match sha256, and by the reconciler when the object is gone.
+    integrity_failed_at timestamptz,
+    object_missing_at   timestamptz
 );
 CREATE INDEX attachments_request ON attachments (request_id, created_at) WHERE deleted_at IS NULL;

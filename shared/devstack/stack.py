@@ -25,6 +25,7 @@ class Stack:
     log_dir: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     health_ports: dict[str, int] = field(default_factory=dict)
+    clamd_address: str | None = None
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.log_dir / f"{name}.log"

@@ -62,9 +62,12 @@ def _zip(names: list[str]) -> bytes:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (b"%PDF-1.7\n...", "application/pdf"),
+        (b"%PDF-1.7\n...\n%%EOF\n", "application/pdf"),
+        (b"%PDF-1.7\n... truncated", None),
+        (b"%PDF-1.7\n%%EOF\n" + _zip(["x.exe"]), None),  # a PDF/ZIP polyglot
         (b"\xff\xd8\xff\xe0\x00\x10JFIF", "image/jpeg"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00", "image/png"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00IEND\xaeB`\x82", "image/png"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", None),  # no IEND: truncated
         (_zip(["OFD.xml", "Doc_0/Document.xml"]), "application/ofd"),
         (_zip(["word/document.xml"]), None),
         (b"MZ\x90\x00", None),

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
-
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
 
 from gateway.deps import call, decode_body, officer_actor
 from gateway.idempotency import idempotent
+from gateway.routes.filters import Filters, provide_filters
 from shared.contracts import attachment, coordination, customs
-from shared.contracts.common import FieldError
-from shared.errors import ValidationFailed
 
 BASE = "/api/v1/customs/coordination-requests"
 
@@ -25,41 +20,17 @@ class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     reply: str = ""
 
 
-@get(BASE, summary="Officer queue: every enterprise's received applications, oldest due first")
-async def queue(
-    request: Request,
-    request_no: Annotated[str | None, Parameter(query="requestNo")] = None,
-    certificate_no: Annotated[str | None, Parameter(query="certificateNo")] = None,
-    export_declaration_no: Annotated[str | None, Parameter(query="exportDeclarationNo")] = None,
-    status: str | None = None,
-    proof_type: Annotated[str | None, Parameter(query="proofType")] = None,
-    agreement_code: Annotated[str | None, Parameter(query="agreementCode")] = None,
-    submitted_from: Annotated[date | None, Parameter(query="submittedFrom")] = None,
-    submitted_to: Annotated[date | None, Parameter(query="submittedTo")] = None,
-    enterprise: str | None = None,
-    cursor: str | None = None,
-    limit: int = 20,
-) -> customs.CasePage:
+@get(
+    BASE,
+    summary="Officer queue: every enterprise's received applications, oldest due first",
+    dependencies={"filters": provide_filters},
+)
+async def queue(request: Request, filters: Filters, enterprise: str | None = None) -> customs.CasePage:
     actor = await officer_actor(request)
-    if not 1 <= limit <= 100:
-        raise ValidationFailed(fields=[FieldError(field="limit", message="每页条数应为1至100")])
     return await call(
         request,
         customs.CASE_LIST,
-        customs.CaseQuery(
-            actor=actor,
-            request_no=request_no,
-            certificate_no=certificate_no,
-            export_declaration_no=export_declaration_no,
-            status=status,
-            proof_type=proof_type,
-            agreement_code=agreement_code,
-            submitted_from=submitted_from,
-            submitted_to=submitted_to,
-            enterprise=enterprise,
-            cursor=cursor,
-            limit=limit,
-        ),
+        customs.CaseQuery(actor=actor, enterprise=enterprise, **filters.as_query()),
         customs.CasePage,
     )
 

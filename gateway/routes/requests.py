@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
 from urllib.parse import quote
 
 import msgspec
 from litestar import Request, Response, delete, get, post, put
-from litestar.params import Parameter
 
 from gateway.deps import call, current_actor, decode_body, enterprise_actor
 from gateway.idempotency import idempotent
+from gateway.routes.filters import Filters, provide_filters
 from gateway.upload import read_file
 from shared.contracts import attachment, coordination, registry
 from shared.contracts.common import FieldError
@@ -87,40 +85,11 @@ async def create_request(request: Request) -> Response:
     return await idempotent(request, actor, work)
 
 
-@get(BASE, summary="查询: own applications, newest first, keyset paged")
-async def list_requests(
-    request: Request,
-    request_no: Annotated[str | None, Parameter(query="requestNo")] = None,
-    certificate_no: Annotated[str | None, Parameter(query="certificateNo")] = None,
-    export_declaration_no: Annotated[str | None, Parameter(query="exportDeclarationNo")] = None,
-    status: str | None = None,
-    proof_type: Annotated[str | None, Parameter(query="proofType")] = None,
-    agreement_code: Annotated[str | None, Parameter(query="agreementCode")] = None,
-    submitted_from: Annotated[date | None, Parameter(query="submittedFrom")] = None,
-    submitted_to: Annotated[date | None, Parameter(query="submittedTo")] = None,
-    cursor: str | None = None,
-    limit: int = 20,
-) -> coordination.RequestPage:
+@get(BASE, summary="查询: own applications, newest first, keyset paged", dependencies={"filters": provide_filters})
+async def list_requests(request: Request, filters: Filters) -> coordination.RequestPage:
     actor = await enterprise_actor(request)
-    if not 1 <= limit <= 100:
-        raise ValidationFailed(fields=[FieldError(field="limit", message="每页条数应为1至100")])
     return await call(
-        request,
-        coordination.LIST,
-        coordination.ListQuery(
-            actor=actor,
-            request_no=request_no,
-            certificate_no=certificate_no,
-            export_declaration_no=export_declaration_no,
-            status=status,
-            proof_type=proof_type,
-            agreement_code=agreement_code,
-            submitted_from=submitted_from,
-            submitted_to=submitted_to,
-            cursor=cursor,
-            limit=limit,
-        ),
-        coordination.RequestPage,
+        request, coordination.LIST, coordination.ListQuery(actor=actor, **filters.as_query()), coordination.RequestPage
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -34,6 +33,7 @@ from shared.contracts.events import (
     RequestWithdrawn,
 )
 from shared.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
+from shared.paging import decode_cursor, encode_cursor
 from shared.runtime import Context, ServiceDefinition
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -103,18 +103,6 @@ def _snapshot(row: asyncpg.Record) -> RequestFormSnapshot:
         import_declaration_no=row["import_declaration_no"],
         reason=row["reason"],
     )
-
-
-def _encode_cursor(created_at: datetime, request_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{request_id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        created, rid = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(created), uuid.UUID(rid)
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed("分页参数有误", fields=[FieldError(field="cursor", message="分页参数有误")]) from None
 
 
 class Requests:
@@ -237,15 +225,8 @@ class Requests:
         tenant = _tenant(cmd.actor)
         async with self.pool.acquire() as conn, conn.transaction():
             current = await self._locked(conn, tenant, cmd.request_id, cmd.version)
-            target = self._move(current, Action.SUBMIT)
-            row = await conn.fetchrow(
-                "UPDATE coordination_requests SET status=$2, status_reason=NULL, version=version+1,"
-                f" updated_at=now(), submitted_at=now() WHERE id=$1 RETURNING {COLUMNS}",
-                current["id"],
-                target.value,
-            )
-            await self._history(
-                conn, row["id"], cmd.actor.display_name, Action.SUBMIT, Status(current["status"]), target
+            row = await self._apply(
+                conn, current, self._move(current, Action.SUBMIT), Action.SUBMIT, cmd.actor.display_name
             )
             await outbox.record(
                 conn,
@@ -257,32 +238,16 @@ class Requests:
                     form=_snapshot(row),
                 ),
             )
-            await self._status_event(conn, row, Status(current["status"]))
         return _view(row)
 
     async def withdraw(self, cmd: c.TransitionCommand) -> c.CoordinationRequest:
         tenant = _tenant(cmd.actor)
         async with self.pool.acquire() as conn, conn.transaction():
             current = await self._locked(conn, tenant, cmd.request_id, cmd.version)
-            target = self._move(current, Action.WITHDRAW)
-            row = await conn.fetchrow(
-                "UPDATE coordination_requests SET status=$2, status_reason=NULL, version=version+1,"
-                f" updated_at=now() WHERE id=$1 RETURNING {COLUMNS}",
-                current["id"],
-                target.value,
+            row = await self._apply(
+                conn, current, self._move(current, Action.WITHDRAW), Action.WITHDRAW, cmd.actor.display_name
             )
-            await self._history(
-                conn, row["id"], cmd.actor.display_name, Action.WITHDRAW, Status(current["status"]), target
-            )
-            await outbox.record(
-                conn,
-                outbox.new_event(
-                    RequestWithdrawn,
-                    request_id=str(row["id"]),
-                    credit_code=tenant,
-                ),
-            )
-            await self._status_event(conn, row, Status(current["status"]))
+            await outbox.record(conn, outbox.new_event(RequestWithdrawn, request_id=str(row["id"]), credit_code=tenant))
         return _view(row)
 
     async def delete(self, cmd: c.TransitionCommand) -> c.Deleted:
@@ -369,7 +334,7 @@ class Requests:
         page_where = filters
         page_args = list(args)
         if q.cursor:
-            created, rid = _decode_cursor(q.cursor)
+            created, rid = decode_cursor(q.cursor)
             page_args += [created, rid]
             page_where += f" AND (created_at, id) < (${len(page_args) - 1}, ${len(page_args)})"
         async with self.pool.acquire() as conn:
@@ -381,7 +346,7 @@ class Requests:
             total = await conn.fetchval(f"SELECT count(*) FROM coordination_requests WHERE {filters}", *args)
         more = len(rows) > limit
         rows = rows[:limit]
-        next_cursor = _encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None
+        next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None
         return c.RequestPage(items=[_view(r) for r in rows], total=total, next_cursor=next_cursor)
 
     # --- customs decisions arrive only as events ------------------------------------------------------
@@ -437,17 +402,7 @@ class Requests:
                     ),
                 )
             return
-        row = await conn.fetchrow(
-            "UPDATE coordination_requests SET status=$2, status_reason=$3, version=version+1, updated_at=now(),"
-            f" outcome=coalesce($4, outcome), reply=CASE WHEN $4::text IS NULL THEN reply ELSE $3 END"
-            f" WHERE id=$1 RETURNING {COLUMNS}",
-            current["id"],
-            target.value,
-            reason,
-            outcome,
-        )
-        await self._history(conn, row["id"], actor, action, source, target, reason)
-        await self._status_event(conn, row, source)
+        await self._apply(conn, current, target, action, actor, reason=reason, outcome=outcome)
 
     # --- helpers ------------------------------------------------------------------------------------
 
@@ -479,6 +434,33 @@ class Requests:
             return domain.transition(Status(row["status"]), action)
         except domain.IllegalTransition as exc:
             raise InvalidState(exc.message) from None
+
+    async def _apply(
+        self,
+        conn: asyncpg.Connection,
+        current: asyncpg.Record,
+        target: Status,
+        action: Action,
+        actor: str,
+        *,
+        reason: str | None = None,
+        outcome: str | None = None,
+    ) -> asyncpg.Record:
+        """One status move: the row, its history entry and the status_changed event, in the caller's transaction."""
+        row = await conn.fetchrow(
+            "UPDATE coordination_requests SET status=$2, status_reason=$3, version=version+1, updated_at=now(),"
+            " submitted_at = CASE WHEN $2 = 'DECLARED' THEN now() ELSE submitted_at END,"
+            " outcome = coalesce($4, outcome), reply = CASE WHEN $4::text IS NULL THEN reply ELSE $3 END"
+            f" WHERE id=$1 RETURNING {COLUMNS}",
+            current["id"],
+            target.value,
+            reason,
+            outcome,
+        )
+        source = Status(current["status"])
+        await self._history(conn, row["id"], actor, action, source, target, reason)
+        await self._status_event(conn, row, source)
+        return row
 
     @staticmethod
     async def _allocate_number(conn: asyncpg.Connection) -> str:

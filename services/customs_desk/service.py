@@ -7,7 +7,6 @@ decision changes the case at once and is confirmed, or refused, by coordination-
 
 from __future__ import annotations
 
-import base64
 import logging
 import uuid
 from datetime import date, datetime, time, timedelta
@@ -33,6 +32,7 @@ from shared.contracts.events import (
     RequestSubmitted,
 )
 from shared.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
+from shared.paging import decode_cursor, encode_cursor
 from shared.runtime import Context, ServiceDefinition
 
 log = logging.getLogger(__name__)
@@ -233,7 +233,7 @@ class CustomsDesk:
         filters = " AND ".join(where)
         page_where, page_args = filters, list(args)
         if q.cursor:
-            due, case_id = _decode_cursor(q.cursor)
+            due, case_id = decode_cursor(q.cursor)
             page_args += [due, case_id]
             page_where += f" AND (due_at, id) > (${len(page_args) - 1}, ${len(page_args)})"
         async with self.pool.acquire() as conn:
@@ -243,7 +243,7 @@ class CustomsDesk:
             total = await conn.fetchval(f"SELECT count(*) FROM cases WHERE {filters}", *args)
         more = len(rows) > limit
         rows = rows[:limit]
-        cursor = _encode_cursor(rows[-1]["due_at"], rows[-1]["id"]) if more else None
+        cursor = encode_cursor(rows[-1]["due_at"], rows[-1]["id"]) if more else None
         return c.CasePage(items=[_view(r) for r in rows], total=total, next_cursor=cursor)
 
     async def get_case(self, ref: c.CaseRef) -> c.Case:
@@ -329,18 +329,6 @@ def _uuid(value: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise CaseNotFound() from None
-
-
-def _encode_cursor(due: datetime, case_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{due.isoformat()}|{case_id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        due, case_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(due), uuid.UUID(case_id)
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed("分页参数有误", fields=[FieldError(field="cursor", message="分页参数有误")]) from None
 
 
 def _desk(ctx: Context) -> CustomsDesk:

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar, Request, Response, get
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from gateway import errors, idempotency
 from gateway.routes import auth, customs, reference, requests
@@ -62,8 +63,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await app.state.nc.drain()
 
+    prometheus = PrometheusConfig(app_name="gateway", group_path=True, exclude=["/health", "/ready", "/metrics"])
+
+    class Metrics(PrometheusController):
+        include_in_schema = False
+
     app = Litestar(
-        route_handlers=[health, ready, *auth.routes, *reference.routes, *requests.routes, *customs.routes],
+        route_handlers=[health, ready, Metrics, *auth.routes, *reference.routes, *requests.routes, *customs.routes],
+        middleware=[prometheus.middleware],
         lifespan=[lifespan],
         exception_handlers=errors.HANDLERS,
         before_request=before_request,

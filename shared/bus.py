@@ -19,7 +19,7 @@ from nats.micro import ServiceConfig, add_service
 from nats.micro.request import Request
 from nats.micro.service import EndpointConfig, Service
 
-from shared import logs
+from shared import logs, metrics
 from shared.contracts.common import Contract, ErrorReply
 from shared.contracts.events import STREAM, SUBJECT_PREFIX
 from shared.errors import InternalError, ServiceError, Unavailable
@@ -120,19 +120,23 @@ class Responder:
     async def _handle(self, ep: Endpoint, decoder: msgspec.json.Decoder, req: Request) -> None:
         async with self._slots:
             logs.request_id.set((req.headers or {}).get(logs.REQUEST_ID_HEADER))
-            try:
-                payload = decoder.decode(req.data)
-                result = await ep.handler(payload)
-                await req.respond(msgspec.json.encode(result))
-            except msgspec.ValidationError:
-                await self._error(req, ServiceError("请求格式有误", code="BAD_REQUEST", status=400))
-            except msgspec.DecodeError:
-                await self._error(req, ServiceError("请求格式有误", code="BAD_REQUEST", status=400))
-            except ServiceError as exc:
-                await self._error(req, exc)
-            except Exception:
-                log.exception("endpoint failed", extra={"fields": {"subject": ep.subject}})
-                await self._error(req, InternalError())
+            outcome = "ok"
+            with metrics.REQUEST_SECONDS.labels(ep.subject).time():
+                try:
+                    payload = decoder.decode(req.data)
+                    result = await ep.handler(payload)
+                    await req.respond(msgspec.json.encode(result))
+                except (msgspec.ValidationError, msgspec.DecodeError):
+                    outcome = "bad_request"
+                    await self._error(req, ServiceError("请求格式有误", code="BAD_REQUEST", status=400))
+                except ServiceError as exc:
+                    outcome = "refused"
+                    await self._error(req, exc)
+                except Exception:
+                    outcome = "error"
+                    log.exception("endpoint failed", extra={"fields": {"subject": ep.subject}})
+                    await self._error(req, InternalError())
+            metrics.REQUESTS.labels(ep.subject, outcome).inc()
 
     @staticmethod
     async def _error(req: Request, exc: ServiceError) -> None:

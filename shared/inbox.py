@@ -14,8 +14,8 @@ import nats.js.errors
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from shared import logs
-from shared.contracts.events import STREAM, Event
+from shared import logs, metrics
+from shared.contracts.events import STREAM, SUBJECT_PREFIX, Event
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +80,12 @@ class Consumer:
             await msg.ack()
             return
         decoder, handler = entry
+        name = msg.subject.removeprefix(SUBJECT_PREFIX)
         try:
             event = decoder.decode(msg.data)
         except msgspec.MsgspecError:
             log.error("undecodable event dropped", extra={"fields": {"subject": msg.subject}})
+            metrics.EVENTS_CONSUMED.labels(name, "undecodable").inc()
             await msg.term()
             return
         try:
@@ -99,6 +101,8 @@ class Consumer:
                     await handler(conn, event)
         except Exception:
             log.exception("event handler failed; will be redelivered", extra={"fields": {"subject": msg.subject}})
+            metrics.EVENTS_CONSUMED.labels(name, "failed").inc()
             await msg.nak(delay=2)
             return
         await msg.ack()
+        metrics.EVENTS_CONSUMED.labels(name, "applied" if fresh else "duplicate").inc()

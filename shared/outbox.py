@@ -10,19 +10,21 @@ import asyncio
 import json
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
 from nats.js import JetStreamContext
 
-from shared import logs
+from shared import logs, metrics
 from shared.contracts.events import Event
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "outbox"
+KEEP_PUBLISHED_DAYS = 7
+CLEANUP_EVERY_SECONDS = 3600
 E = TypeVar("E", bound=Event)
 
 
@@ -58,6 +60,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
 
     async def run(self) -> None:
+        next_cleanup = 0.0
         listener = await self._pool.acquire()
         wake = lambda *_: self._wake.set()  # noqa: E731
         try:
@@ -71,6 +74,9 @@ class OutboxRelay:
                 except Exception:
                     log.exception("outbox relay failed; retrying")
                     await asyncio.sleep(self._poll)
+                if asyncio.get_running_loop().time() >= next_cleanup:
+                    next_cleanup = asyncio.get_running_loop().time() + CLEANUP_EVERY_SECONDS
+                    await self._forget_published()
                 try:
                     await asyncio.wait_for(self._wake.wait(), self._poll)
                 except TimeoutError:
@@ -79,6 +85,15 @@ class OutboxRelay:
         finally:
             await listener.remove_listener(CHANNEL, wake)
             await self._pool.release(listener)
+
+    async def _forget_published(self) -> None:
+        """Published rows are kept a week for inspection, then deleted so the table stays small."""
+        try:
+            await self._pool.execute(
+                "DELETE FROM outbox WHERE published_at < now() - $1::interval", timedelta(days=KEEP_PUBLISHED_DAYS)
+            )
+        except Exception:
+            log.exception("outbox cleanup failed")
 
     async def drain_once(self) -> int:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -100,6 +115,7 @@ class OutboxRelay:
                     await conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = $1", row["id"])
                     break
                 published.append(row["id"])
+                metrics.EVENTS_PUBLISHED.labels(row["subject"]).inc()
             if published:
                 await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])", published)
             return len(published)

@@ -240,3 +240,17 @@ def test_errors_keep_their_shape_and_hide_internals(stack, demo: httpx.Client) -
     assert cross_site.status_code == 403 and cross_site.json()["code"] == "FORBIDDEN_ORIGIN"
     schema = httpx.get(stack.gateway_url + "/schema/openapi.json")
     assert schema.status_code == 200 and "/api/v1/coordination-requests/{request_id}/submit" in schema.json()["paths"]
+
+
+def test_probes_and_metrics_of_every_process(stack, demo: httpx.Client) -> None:
+    create(demo, form())
+    for name, port in stack.health_ports.items():
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(base + "/health").json() == {"status": "ok"}, name
+        assert httpx.get(base + "/ready").status_code == 200, name
+    metrics = httpx.get(f"http://127.0.0.1:{stack.health_ports['coordination_request']}/metrics").text
+    assert 'nats_requests_total{outcome="ok",subject="svc.coordination.create"}' in metrics
+    consumed = httpx.get(f"http://127.0.0.1:{stack.health_ports['customs_desk']}/metrics").text
+    assert "events_consumed_total" in consumed
+    gateway = httpx.get(stack.gateway_url + "/metrics").text
+    assert 'app_name="gateway",method="POST",path="/api/v1/coordination-requests",status_code="201"' in gateway

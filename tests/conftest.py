@@ -21,7 +21,7 @@ def stack() -> Iterator[services.Stack]:
         work = Path(tempfile.mkdtemp(prefix="xianghui-test-"))
         infra = infrastructure.from_environment()
         if infra is None and os.environ.get("TEST_INFRA", "auto") != "embedded" and infrastructure.docker_answers():
-            infra = infrastructure.start_containers(exits)
+            infra = infrastructure.start_containers(exits, work / "containers")
         if infra is None:
             infra = infrastructure.start_embedded(exits, work / "data", work / "logs")
         infrastructure.create_databases(infra)

@@ -55,10 +55,10 @@ def wait_for(check, what: str, timeout: float = 60.0, interval: float = 0.2) -> 
     )
 
 
-def _tcp_open(port: int) -> bool:
+def _tcp_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
+        return s.connect_ex((host, port)) == 0
 
 
 def from_environment() -> Infra | None:
@@ -78,23 +78,29 @@ def docker_answers() -> bool:
         return False
 
 
-def start_containers(stack: ExitStack) -> Infra:
+def start_containers(stack: ExitStack, work_dir: Path) -> Infra:
     """testcontainers: PostgreSQL, NATS with JetStream, MinIO; stopped when the stack closes."""
+    from testcontainers.community.minio import MinioContainer
+    from testcontainers.community.postgres import PostgresContainer
     from testcontainers.core.container import DockerContainer
-    from testcontainers.minio import MinioContainer
-    from testcontainers.postgres import PostgresContainer
 
+    work_dir.mkdir(parents=True, exist_ok=True)
+    conf = work_dir / "nats.conf"
+    conf.write_text('max_payload: 8MB\njetstream {\n  store_dir: "/data"\n}\n')
     pg = stack.enter_context(PostgresContainer("postgres:18-alpine", driver=None))
     nats = stack.enter_context(
-        DockerContainer("nats:2.11-alpine").with_command("-js --max_payload 8MB").with_exposed_ports(4222)
+        DockerContainer("nats:2.11-alpine")
+        .with_volume_mapping(str(conf), "/etc/nats/nats.conf")
+        .with_command("-c /etc/nats/nats.conf")
+        .with_exposed_ports(4222)
     )
     minio = stack.enter_context(MinioContainer("minio/minio:RELEASE.2025-04-22T22-12-26Z"))
-    nats_port = int(nats.get_exposed_port(4222))
-    wait_for(lambda: _tcp_open(nats_port), "NATS container")
+    nats_host, nats_port = nats.get_container_host_ip(), int(nats.get_exposed_port(4222))
+    wait_for(lambda: _tcp_open(nats_port, nats_host), "NATS container")
     cfg = minio.get_config()
     return Infra(
         pg.get_connection_url(),
-        f"nats://{nats.get_container_host_ip()}:{nats_port}",
+        f"nats://{nats_host}:{nats_port}",
         cfg["endpoint"],
         cfg["access_key"],
         cfg["secret_key"],

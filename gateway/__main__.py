@@ -14,6 +14,7 @@ uvicorn.run(
     port=settings.http_port,
     log_config=None,
     access_log=False,
+    loop="uvloop",
     proxy_headers=True,
     timeout_graceful_shutdown=10,
 )

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import uvloop
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
@@ -48,7 +49,7 @@ class ServiceDefinition:
 
 
 def run(definition: ServiceDefinition) -> None:
-    asyncio.run(_main(definition))
+    uvloop.run(_main(definition))
 
 
 async def _main(d: ServiceDefinition) -> None:

@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from shared.errors import ServiceError
 
 log = logging.getLogger(__name__)
+audit = logging.getLogger("audit")
 
 _HTTP_MESSAGES = {
     400: ("BAD_REQUEST", "请求参数有误"),
@@ -27,8 +28,21 @@ def error_body(code: str, message: str, fields: list | None = None) -> dict:
     return {"code": code, "message": message, "fields": fields or []}
 
 
-def service_error(_: Request, exc: ServiceError) -> Response:
+def service_error(request: Request, exc: ServiceError) -> Response:
     fields = [{"field": f.field, "message": f.message} for f in exc.fields]
+    # The audit trail of denials: who was refused what (the request id ties it to the services' logs).
+    audit.info(
+        "request refused",
+        extra={
+            "fields": {
+                "status": exc.status,
+                "code": exc.code,
+                "method": request.method,
+                "path": request.url.path,
+                "client": request.client.host if request.client else "",
+            }
+        },
+    )
     return Response(error_body(exc.code, exc.message, fields), status_code=exc.status)
 
 

@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="享惠受阻协调申请 API", version="1.0.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]
         ),
         debug=False,
+        logging_config=None,  # JSON logs are configured by shared.logs
     )
     app.state.settings = settings
     app.state.allowed_origins = settings.allowed_origins

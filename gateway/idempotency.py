@@ -1,8 +1,8 @@
 """Idempotency-Key for mutating POSTs: a retried request returns the first one's response, never runs twice.
 
 Records live in a NATS JetStream key-value bucket shared by every gateway replica. A key is claimed
-atomically (`create`) before the work runs; a successful response is stored for 24 hours. Refusals and
-failures release the key, so a corrected retry runs again.
+atomically (`create`) before the work runs; a successful response is stored for 24 hours. A refusal
+releases the key, so a corrected retry runs again; an unknown outcome keeps the claim until it is abandoned.
 """
 
 from __future__ import annotations
@@ -87,8 +87,11 @@ async def idempotent(request: Request, actor: Actor, work: Callable[[], Awaitabl
             raise InProgress() from None
     try:
         response = await work()
-    except BaseException:
-        await kv.delete(key)
+    except ServiceError as exc:
+        if exc.status < 500:
+            await kv.delete(key)  # refused: nothing happened, a corrected retry may run
+        # else the outcome is unknown (e.g. a timeout while the service went on): the claim stays, so a retry
+        # is told the request is in progress until the claim is abandoned, instead of running it twice.
         raise
     if response.status_code >= 300:
         await kv.delete(key)

@@ -21,7 +21,7 @@ from nats.micro.service import EndpointConfig, Service
 
 from shared import logs, metrics
 from shared.contracts.common import Contract, ErrorReply
-from shared.contracts.events import STREAM, SUBJECT_PREFIX
+from shared.contracts.events import STREAM, STREAM_MAX_AGE_SECONDS, SUBJECT_PREFIX
 from shared.errors import InternalError, ServiceError, Unavailable
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ async def ensure_stream(js: JetStreamContext) -> None:
                     subjects=[SUBJECT_PREFIX + ">"],
                     storage=StorageType.FILE,
                     duplicate_window=600.0,
-                    max_age=90 * 24 * 3600.0,
+                    max_age=float(STREAM_MAX_AGE_SECONDS),
                 )
             )
         except nats.js.errors.BadRequestError:
@@ -111,32 +111,35 @@ class Responder:
         decoder = msgspec.json.Decoder(ep.payload)
 
         async def dispatch(req: Request) -> None:
+            # Take the slot before making the task: when all are busy the subscription waits (and NATS buffers
+            # within its limits) instead of piling up tasks without bound.
+            await self._slots.acquire()
             task = asyncio.create_task(self._handle(ep, decoder, req))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(lambda _: self._slots.release())
 
         return dispatch
 
     async def _handle(self, ep: Endpoint, decoder: msgspec.json.Decoder, req: Request) -> None:
-        async with self._slots:
-            logs.request_id.set((req.headers or {}).get(logs.REQUEST_ID_HEADER))
-            outcome = "ok"
-            with metrics.REQUEST_SECONDS.labels(ep.subject).time():
-                try:
-                    payload = decoder.decode(req.data)
-                    result = await ep.handler(payload)
-                    await req.respond(msgspec.json.encode(result))
-                except (msgspec.ValidationError, msgspec.DecodeError):
-                    outcome = "bad_request"
-                    await self._error(req, ServiceError("请求格式有误", code="BAD_REQUEST", status=400))
-                except ServiceError as exc:
-                    outcome = "refused"
-                    await self._error(req, exc)
-                except Exception:
-                    outcome = "error"
-                    log.exception("endpoint failed", extra={"fields": {"subject": ep.subject}})
-                    await self._error(req, InternalError())
-            metrics.REQUESTS.labels(ep.subject, outcome).inc()
+        logs.request_id.set((req.headers or {}).get(logs.REQUEST_ID_HEADER))
+        outcome = "ok"
+        with metrics.REQUEST_SECONDS.labels(ep.subject).time():
+            try:
+                payload = decoder.decode(req.data)
+                result = await ep.handler(payload)
+                await req.respond(msgspec.json.encode(result))
+            except (msgspec.ValidationError, msgspec.DecodeError):
+                outcome = "bad_request"
+                await self._error(req, ServiceError("请求格式有误", code="BAD_REQUEST", status=400))
+            except ServiceError as exc:
+                outcome = "refused"
+                await self._error(req, exc)
+            except Exception:
+                outcome = "error"
+                log.exception("endpoint failed", extra={"fields": {"subject": ep.subject}})
+                await self._error(req, InternalError())
+        metrics.REQUESTS.labels(ep.subject, outcome).inc()
 
     @staticmethod
     async def _error(req: Request, exc: ServiceError) -> None:

@@ -20,6 +20,7 @@ from shared.contracts.events import STREAM, SUBJECT_PREFIX, Event
 log = logging.getLogger(__name__)
 
 Handler = Callable[[asyncpg.Connection, Any], Awaitable[None]]
+MAX_RETRY_DELAY_SECONDS = 60
 
 
 class Consumer:
@@ -102,7 +103,8 @@ class Consumer:
         except Exception:
             log.exception("event handler failed; will be redelivered", extra={"fields": {"subject": msg.subject}})
             metrics.EVENTS_CONSUMED.labels(name, "failed").inc()
-            await msg.nak(delay=2)
+            attempts = msg.metadata.num_delivered if msg.metadata else 1
+            await msg.nak(delay=min(2 ** min(attempts, 6), MAX_RETRY_DELAY_SECONDS))  # 2 s, 4 s, … 60 s
             return
         await msg.ack()
         metrics.EVENTS_CONSUMED.labels(name, "applied" if fresh else "duplicate").inc()

@@ -18,13 +18,15 @@ import msgspec
 from nats.js import JetStreamContext
 
 from shared import logs, metrics
-from shared.contracts.events import Event
+from shared.contracts.events import STREAM_MAX_AGE_SECONDS, Event
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "outbox"
 KEEP_PUBLISHED_DAYS = 7
 CLEANUP_EVERY_SECONDS = 3600
+RELAY_LOCK_ID = 7_305_118_002
+STANDBY_POLL_SECONDS = 5.0
 E = TypeVar("E", bound=Event)
 
 
@@ -64,6 +66,9 @@ class OutboxRelay:
         listener = await self._pool.acquire()
         wake = lambda *_: self._wake.set()  # noqa: E731
         try:
+            # One active relay per database keeps events in commit order; other replicas stand by.
+            while not await listener.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK_ID):
+                await asyncio.sleep(STANDBY_POLL_SECONDS)
             await listener.add_listener(CHANNEL, wake)
             while True:
                 try:
@@ -84,13 +89,19 @@ class OutboxRelay:
                 self._wake.clear()
         finally:
             await listener.remove_listener(CHANNEL, wake)
+            await listener.execute("SELECT pg_advisory_unlock_all()")
             await self._pool.release(listener)
 
     async def _forget_published(self) -> None:
-        """Published rows are kept a week for inspection, then deleted so the table stays small."""
+        """Published rows are kept a week for inspection, then deleted so the table stays small; the inbox
+        forgets events older than the stream keeps them (JetStream cannot redeliver those any more)."""
         try:
             await self._pool.execute(
                 "DELETE FROM outbox WHERE published_at < now() - $1::interval", timedelta(days=KEEP_PUBLISHED_DAYS)
+            )
+            await self._pool.execute(
+                "DELETE FROM processed_events WHERE processed_at < now() - $1::interval",
+                timedelta(seconds=STREAM_MAX_AGE_SECONDS + 86400),
             )
         except Exception:
             log.exception("outbox cleanup failed")

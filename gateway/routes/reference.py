@@ -42,7 +42,7 @@ async def proof_types() -> dict:
 
 
 @get("/api/v1/certificates/lookup", summary="Agreement code of a certificate, for the form's auto-fill")
-async def certificate_lookup(request: Request, type: str = "", number: str = "") -> registry.CertificateInfo:
+async def certificate_lookup(request: Request, type: str = "", number: str = "") -> dict:
     await current_actor(request)
     errors = []
     if type not in registry.PROOF_TYPES:
@@ -51,12 +51,19 @@ async def certificate_lookup(request: Request, type: str = "", number: str = "")
         errors.append(FieldError(field="number", message="请填写原产地证书号/声明号"))
     if errors:
         raise ValidationFailed(fields=errors)
-    return await call(
+    info = await call(
         request,
         registry.CERTIFICATE_LOOKUP,
         registry.CertificateKey(proof_type=type, certificate_no=number.strip()),
         registry.CertificateInfo,
     )
+    # Only what the form's auto-fill needs: the holder, validity and status are not the asker's business.
+    return {
+        "proofType": info.proof_type,
+        "certificateNo": info.certificate_no,
+        "agreementCode": info.agreement_code,
+        "agreementName": info.agreement_name,
+    }
 
 
 class LinkIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):

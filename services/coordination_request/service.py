@@ -358,14 +358,22 @@ class Requests:
         await self._customs_move(conn, event.request_id, Action.RECEIPT_REJECT, CUSTOMS_ACTOR, reason=event.reason)
 
     async def on_case_accepted(self, conn: asyncpg.Connection, event: CaseAccepted) -> None:
-        await self._customs_move(conn, event.request_id, Action.ACCEPT, event.officer)
+        await self._customs_move(conn, event.request_id, Action.ACCEPT, event.officer, seen=event.request_version)
 
     async def on_case_returned(self, conn: asyncpg.Connection, event: CaseReturned) -> None:
-        await self._customs_move(conn, event.request_id, Action.RETURN, event.officer, reason=event.reason)
+        await self._customs_move(
+            conn, event.request_id, Action.RETURN, event.officer, reason=event.reason, seen=event.request_version
+        )
 
     async def on_case_concluded(self, conn: asyncpg.Connection, event: CaseConcluded) -> None:
         await self._customs_move(
-            conn, event.request_id, Action.CONCLUDE, event.officer, reason=event.reply, outcome=event.outcome
+            conn,
+            event.request_id,
+            Action.CONCLUDE,
+            event.officer,
+            reason=event.reply,
+            outcome=event.outcome,
+            seen=event.request_version,
         )
 
     async def _customs_move(
@@ -377,6 +385,7 @@ class Requests:
         *,
         reason: str | None = None,
         outcome: str | None = None,
+        seen: int = 0,
     ) -> None:
         current = await conn.fetchrow(
             f"SELECT {COLUMNS} FROM coordination_requests WHERE id=$1 FOR UPDATE", uuid.UUID(request_id)
@@ -386,6 +395,10 @@ class Requests:
         source = Status(current["status"])
         try:
             target = domain.transition(source, action)
+            if seen and seen != current["version"]:
+                # The officer decided on a version the application has since left (e.g. withdrawn and
+                # resubmitted): the decision does not carry over.
+                raise domain.IllegalTransition(action, source)
         except domain.IllegalTransition:
             # The application moved on first (e.g. the enterprise withdrew): the decision loses, and customs
             # is told why, with the status that won.

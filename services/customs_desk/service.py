@@ -56,7 +56,7 @@ REFUSALS = {
 COLUMNS = (
     "id, request_id, request_no, credit_code, enterprise_name, proof_type, certificate_no, agreement_code,"
     " export_declaration_no, import_declaration_no, import_country, import_port, reason, status, decision_reason,"
-    " received_at, submitted_at, due_at, version, outcome, reply, note"
+    " received_at, submitted_at, due_at, version, outcome, reply, note, awaiting_confirmation, request_version"
 )
 
 
@@ -71,6 +71,7 @@ def _officer(actor: Actor) -> None:
 
 def _view(row: asyncpg.Record) -> c.Case:
     status = row["status"]
+    settled = not row["awaiting_confirmation"]
     return c.Case(
         id=str(row["id"]),
         request_id=str(row["request_id"]),
@@ -90,9 +91,9 @@ def _view(row: asyncpg.Record) -> c.Case:
         received_at=row["received_at"],
         due_at=row["due_at"],
         version=row["version"],
-        can_accept=status in DECISIONS["ACCEPT"][0],
-        can_return=status in DECISIONS["RETURN"][0],
-        can_conclude=status in DECISIONS["CONCLUDE"][0],
+        can_accept=settled and status in DECISIONS["ACCEPT"][0],
+        can_return=settled and status in DECISIONS["RETURN"][0],
+        can_conclude=settled and status in DECISIONS["CONCLUDE"][0],
         decision_reason=row["decision_reason"],
         outcome=row["outcome"],
         reply=row["reply"],
@@ -108,14 +109,15 @@ class CustomsDesk:
     # --- receipt ------------------------------------------------------------------------------------
 
     async def on_submitted(self, conn: asyncpg.Connection, event: RequestSubmitted) -> None:
+        """Receipt. The case waits for coordination-request to confirm the receipt before officers may act."""
         form = event.form
         reason = await self._refusal(conn, event)
         status = "RECEIPT_FAILED" if reason else "PENDING"
         case_id = await conn.fetchval(
             "INSERT INTO cases (id, request_id, request_no, credit_code, enterprise_name, proof_type, certificate_no,"
             " agreement_code, export_declaration_no, import_declaration_no, import_country, import_port, reason,"
-            " status, decision_reason, submitted_at, due_at, request_version)"
-            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)"
+            " status, decision_reason, submitted_at, due_at, request_version, awaiting_confirmation)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18, true)"
             " ON CONFLICT (request_id) DO UPDATE SET request_no = EXCLUDED.request_no,"
             " proof_type = EXCLUDED.proof_type, certificate_no = EXCLUDED.certificate_no,"
             " agreement_code = EXCLUDED.agreement_code, export_declaration_no = EXCLUDED.export_declaration_no,"
@@ -123,7 +125,7 @@ class CustomsDesk:
             " import_port = EXCLUDED.import_port, reason = EXCLUDED.reason, status = EXCLUDED.status,"
             " decision_reason = EXCLUDED.decision_reason, submitted_at = EXCLUDED.submitted_at,"
             " due_at = EXCLUDED.due_at, request_version = EXCLUDED.request_version, received_at = now(),"
-            " version = cases.version + 1, outcome = NULL, reply = NULL, note = NULL"
+            " version = cases.version + 1, outcome = NULL, reply = NULL, note = NULL, awaiting_confirmation = true"
             " RETURNING id",
             uuid.uuid4(),
             uuid.UUID(event.request_id),
@@ -184,8 +186,8 @@ class CustomsDesk:
 
     async def on_status_changed(self, conn: asyncpg.Connection, event: RequestStatusChanged) -> None:
         await conn.execute(
-            "UPDATE cases SET status = $2, request_version = $3, version = version + 1 WHERE request_id = $1"
-            " AND request_version < $3",
+            "UPDATE cases SET status = $2, request_version = $3, version = version + 1,"
+            " awaiting_confirmation = false WHERE request_id = $1 AND request_version < $3",
             uuid.UUID(event.request_id),
             event.to_status,
             event.version,
@@ -194,7 +196,8 @@ class CustomsDesk:
     async def on_decision_refused(self, conn: asyncpg.Connection, event: DecisionRefused) -> None:
         await conn.execute(
             "UPDATE cases SET status = CASE WHEN request_version <= $3 THEN $2 ELSE status END,"
-            " request_version = greatest(request_version, $3), note = $4, version = version + 1"
+            " request_version = greatest(request_version, $3), note = $4, version = version + 1,"
+            " awaiting_confirmation = false"
             " WHERE request_id = $1",
             uuid.UUID(event.request_id),
             event.status,
@@ -291,10 +294,12 @@ class CustomsDesk:
                 raise CaseNotFound()
             if d.version is not None and d.version != row["version"]:
                 raise Conflict()
+            if row["awaiting_confirmation"]:
+                raise InvalidState("上一项处理尚未生效，请稍后刷新再试", code="DECISION_PENDING")
             if row["status"] not in sources:
                 raise InvalidState(REFUSALS[decision], code="DECISION_NOT_ALLOWED")
             updated = await conn.fetchrow(
-                "UPDATE cases SET status = $2, version = version + 1, note = NULL,"
+                "UPDATE cases SET status = $2, version = version + 1, note = NULL, awaiting_confirmation = true,"
                 " decision_reason = coalesce($3, decision_reason), outcome = coalesce($4, outcome),"
                 f" reply = coalesce($5, reply) WHERE id = $1 RETURNING {COLUMNS}",
                 row["id"],
@@ -313,7 +318,12 @@ class CustomsDesk:
                 outcome,
                 reply,
             )
-            common = {"request_id": str(row["request_id"]), "case_id": str(row["id"]), "officer": d.actor.display_name}
+            common = {
+                "request_id": str(row["request_id"]),
+                "case_id": str(row["id"]),
+                "officer": d.actor.display_name,
+                "request_version": row["request_version"],
+            }
             if decision == "ACCEPT":
                 event = outbox.new_event(CaseAccepted, **common)
             elif decision == "RETURN":

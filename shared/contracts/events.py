@@ -12,6 +12,7 @@ from typing import ClassVar
 import msgspec
 
 STREAM = "EVENTS"
+STREAM_MAX_AGE_SECONDS = 90 * 24 * 3600
 SUBJECT_PREFIX = "events."
 
 
@@ -118,6 +119,7 @@ class CaseAccepted(Event, frozen=True, kw_only=True):
     request_id: str
     case_id: str
     officer: str
+    request_version: int = 0  # the application version the officer decided on; 0 = not checked
 
 
 class CaseReturned(Event, frozen=True, kw_only=True):
@@ -125,6 +127,7 @@ class CaseReturned(Event, frozen=True, kw_only=True):
     request_id: str
     case_id: str
     officer: str
+    request_version: int = 0  # the application version the officer decided on; 0 = not checked
     reason: str
 
 
@@ -133,6 +136,7 @@ class CaseConcluded(Event, frozen=True, kw_only=True):
     request_id: str
     case_id: str
     officer: str
+    request_version: int = 0  # the application version the officer decided on; 0 = not checked
     outcome: str
     reply: str
 

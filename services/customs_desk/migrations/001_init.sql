@@ -23,10 +23,12 @@ CREATE TABLE cases (
     submitted_at          timestamptz NOT NULL,
     due_at                timestamptz NOT NULL,
     request_version       integer NOT NULL DEFAULT 0,
-    version               integer NOT NULL DEFAULT 1
+    version               integer NOT NULL DEFAULT 1,
+    -- An officer's decision not yet confirmed or refused by coordination-request: no second one meanwhile.
+    awaiting_confirmation boolean NOT NULL DEFAULT false
 );
 -- Receipt refuses a second open case for the same certificate and export declaration.
-CREATE INDEX cases_open_by_certificate ON cases (proof_type, certificate_no, export_declaration_no)
+CREATE UNIQUE INDEX cases_open_by_certificate ON cases (proof_type, certificate_no, export_declaration_no)
     WHERE status IN ('PENDING', 'COORDINATING');
 -- The officers' queue: oldest due first (keyset on due_at, id).
 CREATE INDEX cases_due ON cases (due_at, id);

@@ -33,6 +33,8 @@ class ServiceError(Exception):
     def from_reply(cls, reply: ErrorReply) -> ServiceError:
         """Rebuild a remote refusal, as the family its status belongs to (so `except NotFound` works)."""
         family = _FAMILIES.get(reply.status, ServiceError)
+        if reply.status == 409:
+            family = Conflict if reply.code == Conflict.code else InvalidState
         return family(reply.message, code=reply.code, status=reply.status, fields=list(reply.fields))
 
 

@@ -199,6 +199,7 @@ async def submit_request(request: Request, request_id: str) -> Response:
                 actor=actor,
                 request_id=current.id,
                 version=current.version,
+                attachments_revision=current.attachments_revision,
             ),
             coordination.CoordinationRequest,
         )

@@ -155,7 +155,26 @@ class Attachments:
                     sha256=digest,
                 ),
             )
+            try:
+                await self._confirm_change(cmd.actor, request.id)
+            except ServiceError:
+                # Submitted meanwhile: this file is not part of it. Nothing is committed; drop the object now.
+                await asyncio.to_thread(self.s3.remove_object, self.bucket, key)
+                raise
         return _info(row)
+
+    async def _confirm_change(self, actor: Actor, request_id: str) -> None:
+        """Asked inside our transaction, before it commits: the application must still be editable, and its
+        attachment revision moves on, so a submit that checked the files before this change is refused."""
+        try:
+            await bus.call(
+                self.nc,
+                coordination.ATTACHMENTS_CHANGED,
+                coordination.AttachmentsChanged(actor=actor, request_id=request_id),
+                coordination.AttachmentsRevision,
+            )
+        except InvalidState:
+            raise InvalidState("当前状态不允许变更附件") from None
 
     async def _scan(self, content: bytes) -> None:
         if not self.clamd:
@@ -223,6 +242,7 @@ class Attachments:
                     credit_code=request.credit_code,
                 ),
             )
+            await self._confirm_change(ref.actor, request.id)
         # After the commit: a failure here leaves an orphan object for the sweeper, never a row without bytes.
         await asyncio.to_thread(self.s3.remove_object, self.bucket, row["s3_key"])
         return _info(row)

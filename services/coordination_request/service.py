@@ -42,7 +42,7 @@ MAX_PAGE = 100
 COLUMNS = (
     "id, request_no, credit_code, enterprise_name, proof_type, import_country, import_port, certificate_no,"
     " agreement_code, export_declaration_no, import_declaration_no, reason, status, status_reason, version,"
-    " created_at, updated_at, submitted_at, outcome, reply"
+    " created_at, updated_at, submitted_at, outcome, reply, attachments_revision"
 )
 
 
@@ -76,6 +76,7 @@ def _view(row: asyncpg.Record, history: list[c.HistoryEntry] | None = None) -> c
         status_label=c.STATUS_LABELS[status],
         status_reason=row["status_reason"],
         version=row["version"],
+        attachments_revision=row["attachments_revision"],
         editable=status in domain.EDITABLE,
         deletable=domain.can_delete(status),
         withdrawable=status in domain.WITHDRAWABLE,
@@ -225,6 +226,8 @@ class Requests:
         tenant = _tenant(cmd.actor)
         async with self.pool.acquire() as conn, conn.transaction():
             current = await self._locked(conn, tenant, cmd.request_id, cmd.version)
+            if cmd.attachments_revision is not None and cmd.attachments_revision != current["attachments_revision"]:
+                raise Conflict("附件已变更，请刷新后重新提交", code="ATTACHMENTS_CHANGED")
             row = await self._apply(
                 conn, current, self._move(current, Action.SUBMIT), Action.SUBMIT, cmd.actor.display_name
             )
@@ -249,6 +252,19 @@ class Requests:
             )
             await outbox.record(conn, outbox.new_event(RequestWithdrawn, request_id=str(row["id"]), credit_code=tenant))
         return _view(row)
+
+    async def attachments_changed(self, cmd: c.AttachmentsChanged) -> c.AttachmentsRevision:
+        tenant = _tenant(cmd.actor)
+        async with self.pool.acquire() as conn, conn.transaction():
+            current = await self._locked(conn, tenant, cmd.request_id, None)
+            if Status(current["status"]) not in domain.EDITABLE:
+                raise InvalidState("当前状态不允许变更附件", code="ATTACHMENTS_FROZEN")
+            revision = await conn.fetchval(
+                "UPDATE coordination_requests SET attachments_revision = attachments_revision + 1 WHERE id = $1"
+                " RETURNING attachments_revision",
+                current["id"],
+            )
+        return c.AttachmentsRevision(attachments_revision=revision)
 
     async def delete(self, cmd: c.TransitionCommand) -> c.Deleted:
         tenant = _tenant(cmd.actor)
@@ -538,6 +554,7 @@ def endpoints(ctx: Context) -> list[bus.Endpoint]:
         bus.Endpoint(c.SUBMIT, c.TransitionCommand, svc.submit),
         bus.Endpoint(c.WITHDRAW, c.TransitionCommand, svc.withdraw),
         bus.Endpoint(c.DELETE, c.TransitionCommand, svc.delete),
+        bus.Endpoint(c.ATTACHMENTS_CHANGED, c.AttachmentsChanged, svc.attachments_changed),
     ]
 
 

@@ -13,6 +13,7 @@ LIST = "svc.coordination.list"
 SUBMIT = "svc.coordination.submit"
 WITHDRAW = "svc.coordination.withdraw"
 DELETE = "svc.coordination.delete"
+ATTACHMENTS_CHANGED = "svc.coordination.attachments.changed"
 
 
 # The statuses of SPEC §5 as users read them.
@@ -61,6 +62,20 @@ class TransitionCommand(Contract):
     actor: Actor
     request_id: str
     version: int | None = None
+    # For submit: the attachment revision the caller checked; a file added or removed since then refuses it.
+    attachments_revision: int | None = None
+
+
+class AttachmentsChanged(Contract):
+    """Sent by the attachment service inside its own transaction, before it commits an added or removed file:
+    refused unless the application is editable, so no file changes after submission."""
+
+    actor: Actor
+    request_id: str
+
+
+class AttachmentsRevision(Contract):
+    attachments_revision: int
 
 
 class ListQuery(Contract):
@@ -104,6 +119,7 @@ class CoordinationRequest(Contract):
     status_label: str
     status_reason: str | None
     version: int
+    attachments_revision: int
     editable: bool
     deletable: bool
     withdrawable: bool

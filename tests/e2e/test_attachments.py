@@ -12,8 +12,8 @@ import nats
 import pytest
 from minio import Minio
 
-from shared.contracts import attachment
-from shared.contracts.common import Empty
+from shared.contracts import attachment, coordination, identity
+from shared.contracts.common import Empty, ErrorReply
 from tests.support import PDF, create, form, link, login, status_of, upload, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -218,3 +218,50 @@ def test_eicar_is_refused_when_a_scanner_is_configured(stack, demo: httpx.Client
     carrier = PDF[:-6] + eicar + b"\n%%EOF\n"
     response = upload(demo, saved["id"], content=carrier, filename="eicar.pdf")
     assert response.status_code == 422 and response.json()["code"] == "VIRUS_FOUND"
+
+
+def nats_call(stack, subject: str, payload, reply_type):
+    async def ask():
+        nc = await nats.connect(stack.infra.nats_url)
+        try:
+            msg = await nc.request(subject, msgspec.json.encode(payload), timeout=10)
+        finally:
+            await nc.close()
+        if msg.headers and msg.headers.get("Nats-Service-Error-Code"):
+            return msgspec.json.decode(msg.data, type=ErrorReply)
+        return msgspec.json.decode(msg.data, type=reply_type)
+
+    return asyncio.run(ask())
+
+
+def test_files_cannot_change_under_a_submit(stack, demo: httpx.Client) -> None:
+    actor = nats_call(
+        stack, identity.SESSION_VERIFY, identity.SessionToken(token=demo.cookies.get("xh_session")), identity.Session
+    ).actor
+    body = form()
+    link(demo, body)
+    saved = create(demo, body)
+    upload(demo, saved["id"])
+    checked = status_of(demo, saved["id"])()  # what a submit checked …
+    upload(demo, saved["id"], content=PNG, filename="late.png")  # … then a file arrives
+    stale = nats_call(
+        stack,
+        coordination.SUBMIT,
+        coordination.TransitionCommand(
+            actor=actor,
+            request_id=saved["id"],
+            version=checked["version"],
+            attachments_revision=checked["attachmentsRevision"],
+        ),
+        coordination.CoordinationRequest,
+    )
+    assert isinstance(stale, ErrorReply) and stale.code == "ATTACHMENTS_CHANGED" and stale.status == 409
+
+    assert demo.post(f"{BASE}/{saved['id']}/submit").status_code == 200
+    frozen = nats_call(
+        stack,
+        coordination.ATTACHMENTS_CHANGED,
+        coordination.AttachmentsChanged(actor=actor, request_id=saved["id"]),
+        coordination.AttachmentsRevision,
+    )
+    assert isinstance(frozen, ErrorReply) and frozen.code == "ATTACHMENTS_FROZEN"

@@ -16,6 +16,8 @@ CREATE TABLE coordination_requests (
     outcome               text,
     reply                 text,
     version               integer NOT NULL DEFAULT 1,
+    -- Bumped whenever a file is added or removed, so a submit can tell the attachments it checked are current.
+    attachments_revision  integer NOT NULL DEFAULT 0,
     created_by            text NOT NULL,
     created_at            timestamptz NOT NULL DEFAULT now(),
     updated_at            timestamptz NOT NULL DEFAULT now(),

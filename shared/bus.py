@@ -20,6 +20,7 @@ from nats.micro.request import Request
 from nats.micro.service import EndpointConfig, Service
 
 from shared import logs, metrics
+from shared.actor_token import ActorVerifier
 from shared.contracts.common import Contract, ErrorReply
 from shared.contracts.events import STREAM, STREAM_MAX_AGE_SECONDS, SUBJECT_PREFIX
 from shared.errors import InternalError, ServiceError, Unavailable
@@ -86,8 +87,16 @@ class Endpoint:
 class Responder:
     """Serves endpoints via nats.micro; every request runs in its own task behind a semaphore."""
 
-    def __init__(self, nc: Client, name: str, endpoints: list[Endpoint], concurrency: int = 64) -> None:
+    def __init__(
+        self,
+        nc: Client,
+        name: str,
+        endpoints: list[Endpoint],
+        verifier: ActorVerifier | None,
+        concurrency: int = 64,
+    ) -> None:
         self._nc = nc
+        self._verifier = verifier
         self._name = name
         self._endpoints = endpoints
         self._slots = asyncio.Semaphore(concurrency)
@@ -127,6 +136,9 @@ class Responder:
         with metrics.REQUEST_SECONDS.labels(ep.subject).time():
             try:
                 payload = decoder.decode(req.data)
+                actor = getattr(payload, "actor", None)
+                if actor is not None and self._verifier is not None:
+                    self._verifier.verify(actor)  # the tenant in a request is trusted only if identity signed it
                 result = await ep.handler(payload)
                 await req.respond(msgspec.json.encode(result))
             except (msgspec.ValidationError, msgspec.DecodeError):

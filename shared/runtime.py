@@ -16,7 +16,7 @@ import uvloop
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from shared import bus, db, health, logs
+from shared import actor_token, bus, db, health, logs
 from shared.inbox import Consumer, Handler
 from shared.outbox import OutboxRelay
 from shared.settings import PROFILES, Env
@@ -61,6 +61,11 @@ async def _main(d: ServiceDefinition) -> None:
     health_port = env.int("HEALTH_PORT", 8081)
     seed = env.bool("SEED_DEMO_DATA", False)
     level = env.str("LOG_LEVEL", "INFO")
+    verify_key = env.str("ACTOR_VERIFY_KEY")
+    env.require(
+        not verify_key or actor_token.valid_public_key(verify_key),
+        "ACTOR_VERIFY_KEY must be a base64 Ed25519 public key",
+    )
     extras: dict[str, Any] = {}
     d.configure(env, extras)
     env.require(not (seed and profile == "production"), "SEED_DEMO_DATA must not be true in the production profile")
@@ -87,7 +92,7 @@ async def _main(d: ServiceDefinition) -> None:
     if seed and d.seed:
         await d.seed(ctx)
 
-    responder = bus.Responder(nc, d.name.replace("_", "-"), d.endpoints(ctx))
+    responder = bus.Responder(nc, d.name.replace("_", "-"), d.endpoints(ctx), actor_token.ActorVerifier(verify_key))
     await responder.start()
     tasks = [asyncio.create_task(OutboxRelay(pool, js).run(), name="outbox-relay")]
     handlers = d.consumers(ctx)

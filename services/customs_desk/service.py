@@ -56,8 +56,16 @@ REFUSALS = {
 COLUMNS = (
     "id, request_id, request_no, credit_code, enterprise_name, proof_type, certificate_no, agreement_code,"
     " export_declaration_no, import_declaration_no, import_country, import_port, reason, status, decision_reason,"
-    " received_at, submitted_at, due_at, version, outcome, reply, note, awaiting_confirmation, request_version"
+    " received_at, submitted_at, due_at, version, outcome, reply, note, pending_decision, request_version"
 )
+
+
+DECISION_LABELS = {"ACCEPT": "受理", "RETURN": "退回", "CONCLUDE": "办结"}
+
+
+def _lost(decision: str, status: str) -> str:
+    """The note an officer reads when the application moved on before the decision took effect."""
+    return f"{DECISION_LABELS[decision]}未生效：申请当前状态为“{STATUS_LABELS.get(status, status)}”"
 
 
 class CaseNotFound(NotFound):
@@ -71,7 +79,7 @@ def _officer(actor: Actor) -> None:
 
 def _view(row: asyncpg.Record) -> c.Case:
     status = row["status"]
-    settled = not row["awaiting_confirmation"]
+    settled = row["pending_decision"] is None
     return c.Case(
         id=str(row["id"]),
         request_id=str(row["request_id"]),
@@ -94,6 +102,7 @@ def _view(row: asyncpg.Record) -> c.Case:
         can_accept=settled and status in DECISIONS["ACCEPT"][0],
         can_return=settled and status in DECISIONS["RETURN"][0],
         can_conclude=settled and status in DECISIONS["CONCLUDE"][0],
+        awaiting_confirmation=not settled,
         decision_reason=row["decision_reason"],
         outcome=row["outcome"],
         reply=row["reply"],
@@ -116,8 +125,8 @@ class CustomsDesk:
         case_id = await conn.fetchval(
             "INSERT INTO cases (id, request_id, request_no, credit_code, enterprise_name, proof_type, certificate_no,"
             " agreement_code, export_declaration_no, import_declaration_no, import_country, import_port, reason,"
-            " status, decision_reason, submitted_at, due_at, request_version, awaiting_confirmation)"
-            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18, true)"
+            " status, decision_reason, submitted_at, due_at, request_version, pending_decision)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18, 'RECEIPT')"
             " ON CONFLICT (request_id) DO UPDATE SET request_no = EXCLUDED.request_no,"
             " proof_type = EXCLUDED.proof_type, certificate_no = EXCLUDED.certificate_no,"
             " agreement_code = EXCLUDED.agreement_code, export_declaration_no = EXCLUDED.export_declaration_no,"
@@ -125,7 +134,7 @@ class CustomsDesk:
             " import_port = EXCLUDED.import_port, reason = EXCLUDED.reason, status = EXCLUDED.status,"
             " decision_reason = EXCLUDED.decision_reason, submitted_at = EXCLUDED.submitted_at,"
             " due_at = EXCLUDED.due_at, request_version = EXCLUDED.request_version, received_at = now(),"
-            " version = cases.version + 1, outcome = NULL, reply = NULL, note = NULL, awaiting_confirmation = true"
+            " version = cases.version + 1, outcome = NULL, reply = NULL, note = NULL, pending_decision = 'RECEIPT'"
             " RETURNING id",
             uuid.uuid4(),
             uuid.UUID(event.request_id),
@@ -185,20 +194,28 @@ class CustomsDesk:
     # --- the application's status, mirrored ----------------------------------------------------------
 
     async def on_status_changed(self, conn: asyncpg.Connection, event: RequestStatusChanged) -> None:
+        case = await conn.fetchrow(
+            "SELECT pending_decision, request_version FROM cases WHERE request_id = $1 FOR UPDATE",
+            uuid.UUID(event.request_id),
+        )
+        if case is None or case["request_version"] >= event.version:
+            return  # not ours, or older than what the case already shows
+        pending = case["pending_decision"]
+        lost = pending in DECISIONS and event.to_status != DECISIONS[pending][1]
         await conn.execute(
-            "UPDATE cases SET status = $2, request_version = $3, version = version + 1,"
-            " awaiting_confirmation = false WHERE request_id = $1 AND request_version < $3",
+            "UPDATE cases SET status = $2, request_version = $3, version = version + 1, pending_decision = NULL,"
+            " note = coalesce($4, note) WHERE request_id = $1",
             uuid.UUID(event.request_id),
             event.to_status,
             event.version,
+            _lost(pending, event.to_status) if lost else None,
         )
 
     async def on_decision_refused(self, conn: asyncpg.Connection, event: DecisionRefused) -> None:
         await conn.execute(
             "UPDATE cases SET status = CASE WHEN request_version <= $3 THEN $2 ELSE status END,"
             " request_version = greatest(request_version, $3), note = $4, version = version + 1,"
-            " awaiting_confirmation = false"
-            " WHERE request_id = $1",
+            " pending_decision = NULL WHERE request_id = $1",
             uuid.UUID(event.request_id),
             event.status,
             event.version,
@@ -294,12 +311,12 @@ class CustomsDesk:
                 raise CaseNotFound()
             if d.version is not None and d.version != row["version"]:
                 raise Conflict()
-            if row["awaiting_confirmation"]:
+            if row["pending_decision"] is not None:
                 raise InvalidState("上一项处理尚未生效，请稍后刷新再试", code="DECISION_PENDING")
             if row["status"] not in sources:
                 raise InvalidState(REFUSALS[decision], code="DECISION_NOT_ALLOWED")
             updated = await conn.fetchrow(
-                "UPDATE cases SET status = $2, version = version + 1, note = NULL, awaiting_confirmation = true,"
+                "UPDATE cases SET status = $2, version = version + 1, note = NULL, pending_decision = $6,"
                 " decision_reason = coalesce($3, decision_reason), outcome = coalesce($4, outcome),"
                 f" reply = coalesce($5, reply) WHERE id = $1 RETURNING {COLUMNS}",
                 row["id"],
@@ -307,6 +324,7 @@ class CustomsDesk:
                 reason,
                 outcome,
                 reply,
+                decision,
             )
             await conn.execute(
                 "INSERT INTO case_decisions (case_id, officer, decision, reason, outcome, reply)"

@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from captcha.image import ImageCaptcha
 
 from services.identity import seed
+from shared.actor_token import ActorSigner, valid_private_key
 from shared.bus import Endpoint
 from shared.contracts import identity as c
 from shared.contracts.common import Actor, Empty
@@ -58,6 +59,7 @@ class Identity:
         self.pool = ctx.pool
         self.fixed_captcha: str | None = ctx.extras["captcha_fixed_code"]
         self.idle = timedelta(minutes=ctx.extras["session_idle_minutes"])
+        self.signer = ActorSigner(ctx.extras["actor_signing_key"])
 
     async def create_captcha(self, _: Empty) -> c.Captcha:
         code = "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(4))
@@ -126,7 +128,9 @@ class Identity:
                 )
                 await self._audit(conn, cmd, user["id"], "SUCCESS")
             actor = await self._actor(conn, user["id"])
-        return c.Session(token=token, actor=actor, idle_timeout_seconds=int(self.idle.total_seconds()))
+        return c.Session(
+            token=token, actor=self.signer.sign(actor), idle_timeout_seconds=int(self.idle.total_seconds())
+        )
 
     @staticmethod
     def _verify(password_hash: str, password: str) -> bool:
@@ -146,7 +150,9 @@ class Identity:
             if user_id is None:
                 raise Unauthenticated("登录已失效，请重新登录", code="SESSION_EXPIRED")
             actor = await self._actor(conn, user_id)
-        return c.Session(token=cmd.token, actor=actor, idle_timeout_seconds=int(self.idle.total_seconds()))
+        return c.Session(
+            token=cmd.token, actor=self.signer.sign(actor), idle_timeout_seconds=int(self.idle.total_seconds())
+        )
 
     async def logout(self, cmd: c.SessionToken) -> Empty:
         async with self.pool.acquire() as conn:
@@ -189,6 +195,11 @@ def configure(env: Env, extras: dict[str, Any]) -> None:
     extras["captcha_fixed_code"] = env.optional("CAPTCHA_FIXED_CODE")
     extras["session_idle_minutes"] = env.int("SESSION_IDLE_MINUTES", 30)
     check_fixed_captcha(env, profile, extras["captcha_fixed_code"])
+    extras["actor_signing_key"] = env.str("ACTOR_SIGNING_KEY")
+    env.require(
+        not extras["actor_signing_key"] or valid_private_key(extras["actor_signing_key"]),
+        "ACTOR_SIGNING_KEY must be a base64 Ed25519 private key",
+    )
 
 
 def endpoints(ctx: Context) -> list[Endpoint]:

@@ -24,6 +24,9 @@ class Actor(Contract):
     credit_code: str | None = None
     enterprise_name: str | None = None
     customs_code: str | None = None
+    # Set by identity: when the assertion expires (unix seconds) and its Ed25519 signature (base64).
+    expires_at: int = 0
+    signature: str = ""
 
     @property
     def is_officer(self) -> bool:

@@ -53,6 +53,8 @@ class Case(Contract):
     can_accept: bool
     can_return: bool
     can_conclude: bool
+    # True from a receipt or an officer's decision until coordination-request confirms (or refuses) it.
+    awaiting_confirmation: bool = False
     decision_reason: str | None = None
     outcome: str | None = None
     reply: str | None = None

@@ -11,6 +11,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared import actor_token
 from shared.devstack.infra import Infra, _spawn, _terminate, free_port, wait_for
 
 SERVICES = ("identity", "certificate_registry", "coordination_request", "attachment", "customs_desk")
@@ -48,6 +49,8 @@ def start(
 ) -> Stack:
     log_dir.mkdir(parents=True, exist_ok=True)
     http_port = http_port or free_port()
+    # A fresh key pair each start: actors are re-signed on every request, nothing signed outlives a run.
+    signing_key, verify_key = actor_token.generate_keypair()
     base_env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -57,6 +60,7 @@ def start(
         "SEED_DEMO_DATA": "true",
         "CAPTCHA_FIXED_CODE": FIXED_CAPTCHA,
         "HEALTH_HOST": "127.0.0.1",
+        "ACTOR_VERIFY_KEY": verify_key,
         **(extra_env or {}),
     }
     result = Stack(infra=infra, gateway_url=f"http://127.0.0.1:{http_port}", log_dir=log_dir)
@@ -71,6 +75,8 @@ def start(
         port = free_port()
         result.health_ports[name] = port
         env = {**base_env, "DATABASE_URL": infra.database_url(name), "HEALTH_PORT": str(port)}
+        if name == "identity":
+            env["ACTOR_SIGNING_KEY"] = signing_key
         if name == "attachment":
             env.update(
                 S3_ENDPOINT=infra.s3_endpoint,

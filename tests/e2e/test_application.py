@@ -44,7 +44,11 @@ def settled(demo: httpx.Client, officer: httpx.Client, request_id: str) -> tuple
     """Wait until the officer's case shows the same status as the enterprise's application."""
     both = wait_until(
         lambda: (status_of(demo, request_id)(), case_of(officer, request_id)),
-        lambda pair: pair[0]["status"] == pair[1]["status"] and pair[0]["status"] != "DECLARED",
+        lambda pair: (
+            pair[0]["status"] == pair[1]["status"]
+            and pair[0]["status"] != "DECLARED"
+            and not pair[1]["awaitingConfirmation"]
+        ),
     )
     return both
 
@@ -232,6 +236,7 @@ def test_query_by_submission_date(demo: httpx.Client) -> None:
 
 def test_officer_accepts_returns_and_the_enterprise_resubmits(demo: httpx.Client, officer: httpx.Client) -> None:
     pending = submitted_pending(demo)
+    settled(demo, officer, pending["id"])  # customs has confirmed the receipt
     accepted = officer.post(f"{CUSTOMS}/{pending['id']}/accept")
     assert accepted.status_code == 200 and accepted.json()["message"] == "受理成功"
     mine, case = settled(demo, officer, pending["id"])
@@ -256,6 +261,7 @@ def test_officer_accepts_returns_and_the_enterprise_resubmits(demo: httpx.Client
 
 def test_officer_concludes_with_outcome_and_reply(demo: httpx.Client, officer: httpx.Client) -> None:
     pending = submitted_pending(demo)
+    settled(demo, officer, pending["id"])
     too_early = officer.post(f"{CUSTOMS}/{pending['id']}/conclude", json={"outcome": "SUCCESS", "reply": "好"})
     assert too_early.status_code == 409 and too_early.json()["message"] == "仅协调中的申请可以办结"
     officer.post(f"{CUSTOMS}/{pending['id']}/accept")

@@ -10,10 +10,14 @@ import uuid
 
 import asyncpg
 import httpx
+import msgspec
+import nats
 import pytest
 from argon2 import PasswordHasher
 
 from services.identity.service import CAPTCHA_ALPHABET
+from shared.contracts import attachment, coordination, identity
+from shared.contracts.common import ErrorReply
 from tests.support import login
 
 pytestmark = pytest.mark.e2e
@@ -105,3 +109,35 @@ def test_session_cookie_flags(stack) -> None:
     response = attempt(stack, "demo", "Demo@2026")
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie and "path=/" in cookie
+
+
+def nats_request(stack, subject: str, payload) -> tuple[bool, bytes]:
+    async def ask() -> tuple[bool, bytes]:
+        nc = await nats.connect(stack.infra.nats_url)
+        try:
+            msg = await nc.request(subject, msgspec.json.encode(payload), timeout=10)
+        finally:
+            await nc.close()
+        return bool(msg.headers and msg.headers.get("Nats-Service-Error-Code")), msg.data
+
+    return asyncio.run(ask())
+
+
+def test_services_trust_only_actors_identity_signed(stack) -> None:
+    client = login(stack.gateway_url)
+    failed, data = nats_request(
+        stack, identity.SESSION_VERIFY, identity.SessionToken(token=client.cookies.get("xh_session"))
+    )
+    signed = msgspec.json.decode(data, type=identity.Session).actor
+    assert not failed and signed.signature
+
+    ok, _ = nats_request(stack, coordination.LIST, coordination.ListQuery(actor=signed))
+    assert ok is False  # the genuine actor works
+    impostor = msgspec.structs.replace(signed, credit_code="91330206MA2H7C5D1A")  # claims another enterprise
+    unsigned = msgspec.structs.replace(signed, signature="")
+    for actor in (impostor, unsigned):
+        failed, data = nats_request(stack, coordination.LIST, coordination.ListQuery(actor=actor))
+        assert failed and msgspec.json.decode(data, type=ErrorReply).code == "ACTOR_INVALID"
+    expired = msgspec.structs.replace(signed, expires_at=1)
+    failed, data = nats_request(stack, attachment.LIST, attachment.ListAttachments(actor=expired, request_id="x"))
+    assert failed and msgspec.json.decode(data, type=ErrorReply).code == "ACTOR_EXPIRED"

@@ -66,9 +66,9 @@ class ApplicationLifecycle(RuleBasedStateMachine):
             assert response.status_code == 422 and response.json()["code"] == "ATTACHMENT_REQUIRED"
         else:
             # Receipt accepts: this application's declaration has no other open case.
-            self._expect(response, self.status in EDITABLE_NAMES, "PENDING")
             if response.status_code == 200:
-                self.submitted_once = True
+                self.submitted_once = True  # before settling, so the settle waits for customs' case too
+            self._expect(response, self.status in EDITABLE_NAMES, "PENDING")
 
     @rule()
     def withdraw(self) -> None:
@@ -102,8 +102,10 @@ class ApplicationLifecycle(RuleBasedStateMachine):
         response = self.officer.post(f"{CUSTOMS}/{self.id}/{verb}", json=body)
         if not self.submitted_once:
             assert response.status_code == 404  # customs never received it
-            return
-        self._expect(response, self.status in sources and not self.deleted, target)
+        elif self.deleted:
+            assert response.status_code == 409  # customs keeps the (withdrawn or returned) case on record
+        else:
+            self._expect(response, self.status in sources, target)
 
     # --- checks ---------------------------------------------------------------------------------------
 
@@ -128,8 +130,8 @@ class ApplicationLifecycle(RuleBasedStateMachine):
         wait_until(lambda: self._view()["status"], lambda status: status == self.status)
         if self.submitted_once:
             wait_until(
-                lambda: self.officer.get(f"{CUSTOMS}/{self.id}").json()["case"]["status"],
-                lambda status: status == self.status,
+                lambda: self.officer.get(f"{CUSTOMS}/{self.id}").json()["case"],
+                lambda case: case["status"] == self.status and not case["awaitingConfirmation"],
             )
 
     @invariant()
@@ -155,7 +157,7 @@ class ApplicationLifecycle(RuleBasedStateMachine):
         if self.submitted_once:
             case = self.officer.get(f"{CUSTOMS}/{self.id}").json()["case"]
             assert case["status"] == view["status"]
-            assert case["canAccept"] == (status == Status.PENDING)
+            assert case["canAccept"] == (status == Status.PENDING), case
             assert case["canConclude"] == (status == Status.COORDINATING)
 
 

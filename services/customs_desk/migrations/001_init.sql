@@ -24,8 +24,9 @@ CREATE TABLE cases (
     due_at                timestamptz NOT NULL,
     request_version       integer NOT NULL DEFAULT 0,
     version               integer NOT NULL DEFAULT 1,
-    -- An officer's decision not yet confirmed or refused by coordination-request: no second one meanwhile.
-    awaiting_confirmation boolean NOT NULL DEFAULT false
+    -- What awaits coordination-request's confirmation: RECEIPT, or an officer's ACCEPT/RETURN/CONCLUDE.
+    -- While set, officers cannot decide again; it clears with the next status_changed or decision_refused.
+    pending_decision      text
 );
 -- Receipt refuses a second open case for the same certificate and export declaration.
 CREATE UNIQUE INDEX cases_open_by_certificate ON cases (proof_type, certificate_no, export_declaration_no)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -19,8 +20,22 @@ from shared.contracts.events import STREAM, SUBJECT_PREFIX, Event
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[asyncpg.Connection, Any], Awaitable[None]]
+Apply = Callable[[asyncpg.Connection, Any], Awaitable[None]]
 MAX_RETRY_DELAY_SECONDS = 60
+# After this many failed deliveries an event is parked in `dead_letters` (kept, for a person to replay).
+MAX_DELIVERIES = 10
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A handler whose slow part (e.g. asking another service) runs before the transaction opens:
+    `prepare(event)` first, then `apply(conn, event, prepared)` inside it."""
+
+    prepare: Callable[[Any], Awaitable[Any]]
+    apply: Callable[[asyncpg.Connection, Any, Any], Awaitable[None]]
+
+
+Handler = Apply | Staged
 
 
 class Consumer:
@@ -74,6 +89,37 @@ class Consumer:
             for msg in msgs:
                 await self._process(msg)
 
+    async def _failed(self, msg: Any, name: str, event: Event, exc: Exception) -> None:
+        attempts = msg.metadata.num_delivered if msg.metadata else 1
+        log.error(
+            "event handler failed",
+            exc_info=exc,
+            extra={"fields": {"subject": msg.subject, "eventId": event.event_id, "attempt": attempts}},
+        )
+        if attempts < MAX_DELIVERIES:
+            metrics.EVENTS_CONSUMED.labels(name, "failed").inc()
+            await msg.nak(delay=min(2 ** min(attempts, 6), MAX_RETRY_DELAY_SECONDS))  # 2 s, 4 s, … 60 s
+            return
+        await self._park(msg, name, event.event_id, type(exc).__name__)
+
+    async def _park(self, msg: Any, name: str, event_id: str, error: str) -> None:
+        try:
+            await self._pool.execute(
+                "INSERT INTO dead_letters (consumer, event_id, subject, payload, error) VALUES ($1, $2, $3, $4, $5)"
+                " ON CONFLICT DO NOTHING",
+                self._durable,
+                event_id,
+                msg.subject,
+                bytes(msg.data),
+                error,
+            )
+        except Exception:
+            log.exception("could not park the event; it will be redelivered")
+            await msg.nak(delay=MAX_RETRY_DELAY_SECONDS)
+            return
+        metrics.EVENTS_CONSUMED.labels(name, "dead_lettered").inc()
+        await msg.term()
+
     async def _process(self, msg: Any) -> None:
         entry = self._handlers.get(msg.subject)
         logs.request_id.set((msg.headers or {}).get(logs.REQUEST_ID_HEADER))
@@ -85,11 +131,11 @@ class Consumer:
         try:
             event = decoder.decode(msg.data)
         except msgspec.MsgspecError:
-            log.error("undecodable event dropped", extra={"fields": {"subject": msg.subject}})
-            metrics.EVENTS_CONSUMED.labels(name, "undecodable").inc()
-            await msg.term()
+            log.error("undecodable event parked", extra={"fields": {"subject": msg.subject}})
+            await self._park(msg, name, f"stream-seq-{msg.metadata.sequence.stream}", "undecodable")
             return
         try:
+            prepared = await handler.prepare(event) if isinstance(handler, Staged) else None
             async with self._pool.acquire() as conn, conn.transaction():
                 fresh = await conn.fetchval(
                     "INSERT INTO processed_events (consumer, event_id, event_type) VALUES ($1, $2, $3)"
@@ -99,12 +145,12 @@ class Consumer:
                     event.name,
                 )
                 if fresh:
-                    await handler(conn, event)
-        except Exception:
-            log.exception("event handler failed; will be redelivered", extra={"fields": {"subject": msg.subject}})
-            metrics.EVENTS_CONSUMED.labels(name, "failed").inc()
-            attempts = msg.metadata.num_delivered if msg.metadata else 1
-            await msg.nak(delay=min(2 ** min(attempts, 6), MAX_RETRY_DELAY_SECONDS))  # 2 s, 4 s, … 60 s
+                    if isinstance(handler, Staged):
+                        await handler.apply(conn, event, prepared)
+                    else:
+                        await handler(conn, event)
+        except Exception as exc:
+            await self._failed(msg, name, event, exc)
             return
         await msg.ack()
         metrics.EVENTS_CONSUMED.labels(name, "applied" if fresh else "duplicate").inc()

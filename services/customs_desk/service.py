@@ -32,6 +32,7 @@ from shared.contracts.events import (
     RequestSubmitted,
 )
 from shared.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
+from shared.inbox import Staged
 from shared.paging import decode_cursor, encode_cursor
 from shared.runtime import Context, ServiceDefinition
 
@@ -117,10 +118,30 @@ class CustomsDesk:
 
     # --- receipt ------------------------------------------------------------------------------------
 
-    async def on_submitted(self, conn: asyncpg.Connection, event: RequestSubmitted) -> None:
+    async def certificate_problem(self, event: RequestSubmitted) -> str | None:
+        """Receipt, first part, before any transaction: what the registry says is wrong with the certificate."""
+        form = event.form
+        try:
+            info = await bus.call(
+                self.nc,
+                registry.CERTIFICATE_LOOKUP,
+                registry.CertificateKey(proof_type=form.proof_type, certificate_no=form.certificate_no),
+                registry.CertificateInfo,
+            )
+        except NotFound:
+            return "原产地证书（声明）在海关系统中不存在"
+        if info.status != "VALID":
+            return "原产地证书（声明）已被撤销"
+        if info.valid_until is not None and info.valid_until < date.today():
+            return "原产地证书（声明）已过有效期"
+        return None
+
+    async def on_submitted(
+        self, conn: asyncpg.Connection, event: RequestSubmitted, certificate_problem: str | None
+    ) -> None:
         """Receipt. The case waits for coordination-request to confirm the receipt before officers may act."""
         form = event.form
-        reason = await self._refusal(conn, event)
+        reason = certificate_problem or await self._duplicate(conn, event)
         status = "RECEIPT_FAILED" if reason else "PENDING"
         case_id = await conn.fetchval(
             "INSERT INTO cases (id, request_id, request_no, credit_code, enterprise_name, proof_type, certificate_no,"
@@ -162,22 +183,8 @@ class CustomsDesk:
                 conn, outbox.new_event(ReceiptAccepted, request_id=event.request_id, case_id=str(case_id))
             )
 
-    async def _refusal(self, conn: asyncpg.Connection, event: RequestSubmitted) -> str | None:
-        """What customs' receipt checks find wrong, as the reason the enterprise will read; None if all is well."""
+    async def _duplicate(self, conn: asyncpg.Connection, event: RequestSubmitted) -> str | None:
         form = event.form
-        try:
-            info = await bus.call(
-                self.nc,
-                registry.CERTIFICATE_LOOKUP,
-                registry.CertificateKey(proof_type=form.proof_type, certificate_no=form.certificate_no),
-                registry.CertificateInfo,
-            )
-        except NotFound:
-            return "原产地证书（声明）在海关系统中不存在"
-        if info.status != "VALID":
-            return "原产地证书（声明）已被撤销"
-        if info.valid_until is not None and info.valid_until < date.today():
-            return "原产地证书（声明）已过有效期"
         duplicate = await conn.fetchval(
             "SELECT request_no FROM cases WHERE proof_type = $1 AND certificate_no = $2"
             " AND export_declaration_no = $3 AND status = ANY($4::text[]) AND request_id <> $5",
@@ -379,7 +386,7 @@ def endpoints(ctx: Context) -> list[bus.Endpoint]:
 def consumers(ctx: Context) -> dict[type, Any]:
     desk = _desk(ctx)
     return {
-        RequestSubmitted: desk.on_submitted,
+        RequestSubmitted: Staged(prepare=desk.certificate_problem, apply=desk.on_submitted),
         RequestStatusChanged: desk.on_status_changed,
         DecisionRefused: desk.on_decision_refused,
     }

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import asyncpg
 import httpx
 import msgspec
 import nats
@@ -214,3 +215,28 @@ def test_reference_lookups_through_the_gateway(demo: httpx.Client) -> None:
     ]
     missing = demo.get("/api/v1/certificates/lookup", params={"type": "CUSTOMS_CO", "number": "NOPE"})
     assert missing.status_code == 404 and missing.json()["message"] == "未找到该原产地证书（声明），请核对类型和编号"
+
+
+def test_an_event_that_cannot_be_read_is_parked_not_lost(stack, demo: httpx.Client) -> None:
+    async def send_broken() -> None:
+        nc = await nats.connect(stack.infra.nats_url)
+        js = nc.jetstream()
+        await js.publish(
+            CertificateIssued.subject(), b'{"not": "a certificate"', headers={"Nats-Msg-Id": fresh_number()}
+        )
+        await nc.close()
+
+    asyncio.run(send_broken())
+    publish_and_settle(stack, demo)  # later events still flow
+
+    async def parked() -> list[str]:
+        conn = await asyncpg.connect(stack.infra.database_url("certificate_registry"))
+        try:
+            rows = await conn.fetch(
+                "SELECT error, payload FROM dead_letters WHERE subject = $1", CertificateIssued.subject()
+            )
+        finally:
+            await conn.close()
+        return [(r["error"], bytes(r["payload"])) for r in rows]
+
+    assert ("undecodable", b'{"not": "a certificate"') in asyncio.run(parked())

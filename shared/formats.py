@@ -15,7 +15,3 @@ def is_export_declaration_no(value: str) -> bool:
 
 def is_certificate_no(value: str) -> bool:
     return bool(_CERTIFICATE_NO.fullmatch(value))
-
-
-def is_printable(value: str) -> bool:
-    return value.isprintable()

@@ -15,8 +15,6 @@ JPEG = "image/jpeg"
 PNG = "image/png"
 OFD = "application/ofd"
 
-EXTENSIONS = {PDF: ".pdf", JPEG: ".jpg", PNG: ".png", OFD: ".ofd"}
-
 
 def detect(content: bytes) -> str | None:
     """The accepted type the bytes really are, or None."""

@@ -28,10 +28,6 @@ class Actor(Contract):
     expires_at: int = 0
     signature: str = ""
 
-    @property
-    def is_officer(self) -> bool:
-        return self.role == "OFFICER"
-
 
 class FieldError(Contract):
     field: str

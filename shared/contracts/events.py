@@ -219,4 +219,3 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     AttachmentAdded,
     AttachmentRemoved,
 )
-EVENTS_BY_NAME: dict[str, type[Event]] = {e.name: e for e in ALL_EVENTS}

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from shared.devstack import natsauth
+
 SERVICE_DATABASES = ("identity", "certificate_registry", "coordination_request", "attachment", "customs_desk")
 BIN = Path(sys.executable).parent
 
@@ -23,11 +25,18 @@ BIN = Path(sys.executable).parent
 @dataclass
 class Infra:
     postgres_url: str  # any database on the server; service databases are created beside it
-    nats_url: str
+    nats_url: str  # as the unrestricted `ops` user when the stack made the users
     s3_endpoint: str  # host:port
     s3_access_key: str
     s3_secret_key: str
     mode: str
+    nats_passwords: dict[str, str] | None = None  # per-process NATS users, when this stack started NATS
+
+    def nats_url_for(self, user: str) -> str:
+        if not self.nats_passwords:
+            return self.nats_url  # given from outside: its own authentication, if any
+        base = self.nats_url.split("@", 1)[-1]
+        return natsauth.with_credentials("nats://" + base, user, self.nats_passwords[user])
 
     def database_url(self, name: str) -> str:
         parts = urlsplit(self.postgres_url)
@@ -69,6 +78,10 @@ def from_environment() -> Infra | None:
     return Infra(pg, nats_url, s3, os.environ.get("S3_ACCESS_KEY", ""), os.environ.get("S3_SECRET_KEY", ""), "env")
 
 
+def nats_users() -> dict[str, str]:
+    return {user: secrets.token_urlsafe(18) for user in (*natsauth.MATRIX, natsauth.OPS)}
+
+
 def docker_answers() -> bool:
     if not shutil.which("docker"):
         return False
@@ -86,7 +99,8 @@ def start_containers(stack: ExitStack, work_dir: Path) -> Infra:
 
     work_dir.mkdir(parents=True, exist_ok=True)
     conf = work_dir / "nats.conf"
-    conf.write_text('max_payload: 8MB\njetstream {\n  store_dir: "/data"\n}\n')
+    passwords = nats_users()
+    conf.write_text('max_payload: 8MB\njetstream {\n  store_dir: "/data"\n}\n' + natsauth.render(passwords))
     pg = stack.enter_context(PostgresContainer("postgres:18-alpine", driver=None))
     nats = stack.enter_context(
         DockerContainer("nats:2.11-alpine")
@@ -100,11 +114,12 @@ def start_containers(stack: ExitStack, work_dir: Path) -> Infra:
     cfg = minio.get_config()
     return Infra(
         pg.get_connection_url(),
-        f"nats://{nats_host}:{nats_port}",
+        natsauth.with_credentials(f"nats://{nats_host}:{nats_port}", natsauth.OPS, passwords[natsauth.OPS]),
         cfg["endpoint"],
         cfg["access_key"],
         cfg["secret_key"],
         "containers",
+        passwords,
     )
 
 
@@ -124,9 +139,12 @@ def start_embedded(stack: ExitStack, data_dir: Path, log_dir: Path) -> Infra:
     nats_port = free_port()
     (data_dir / "nats").mkdir(exist_ok=True)
     conf = data_dir / "nats.conf"
+    passwords = nats_users()
     conf.write_text(
         f'listen: "127.0.0.1:{nats_port}"\nmax_payload: 8MB\njetstream {{\n  store_dir: "{data_dir / "nats"}"\n}}\n'
+        + natsauth.render(passwords)
     )
+    conf.chmod(0o600)
     nats_proc = _spawn([str(BIN / "nats-server"), "-c", str(conf)], log_dir / "nats.log")
     stack.callback(_terminate, nats_proc)
     wait_for(lambda: _alive(nats_proc) and _tcp_open(nats_port), "NATS", timeout=20)
@@ -169,7 +187,13 @@ def start_embedded(stack: ExitStack, data_dir: Path, log_dir: Path) -> Infra:
     weed = _spawn(weed_args, log_dir / "s3.log", env=weed_env, cwd=data_dir / "s3")
     stack.callback(_terminate, weed)
     infra = Infra(
-        pg.get_uri(), f"nats://127.0.0.1:{nats_port}", f"127.0.0.1:{s3_port}", access_key, secret_key, "embedded"
+        pg.get_uri(),
+        natsauth.with_credentials(f"nats://127.0.0.1:{nats_port}", natsauth.OPS, passwords[natsauth.OPS]),
+        f"127.0.0.1:{s3_port}",
+        access_key,
+        secret_key,
+        "embedded",
+        passwords,
     )
     wait_for(lambda: _alive(weed) and _s3_ready(infra), "S3 (seaweedfs)", timeout=90, interval=0.5)
     return infra

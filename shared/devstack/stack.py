@@ -55,7 +55,6 @@ def start(
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "PROFILE": profile,
-        "NATS_URL": infra.nats_url,
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "SEED_DEMO_DATA": "true",
         "CAPTCHA_FIXED_CODE": FIXED_CAPTCHA,
@@ -74,7 +73,12 @@ def start(
     for name in SERVICES:
         port = free_port()
         result.health_ports[name] = port
-        env = {**base_env, "DATABASE_URL": infra.database_url(name), "HEALTH_PORT": str(port)}
+        env = {
+            **base_env,
+            "DATABASE_URL": infra.database_url(name),
+            "HEALTH_PORT": str(port),
+            "NATS_URL": infra.nats_url_for(name),
+        }
         if name == "identity":
             env["ACTOR_SIGNING_KEY"] = signing_key
         if name == "attachment":
@@ -88,7 +92,11 @@ def start(
         launch(name, f"services.{name}", env)
     for name in SERVICES:
         _wait_process(result, name, f"http://127.0.0.1:{result.health_ports[name]}/ready")
-    launch("gateway", "gateway", {**base_env, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(http_port)})
+    launch(
+        "gateway",
+        "gateway",
+        {**base_env, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(http_port), "NATS_URL": infra.nats_url_for("gateway")},
+    )
     _wait_process(result, "gateway", result.gateway_url + "/ready")
     return result
 

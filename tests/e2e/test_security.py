@@ -141,3 +141,42 @@ def test_services_trust_only_actors_identity_signed(stack) -> None:
     expired = msgspec.structs.replace(signed, expires_at=1)
     failed, data = nats_request(stack, attachment.LIST, attachment.ListAttachments(actor=expired, request_id="x"))
     assert failed and msgspec.json.decode(data, type=ErrorReply).code == "ACTOR_EXPIRED"
+
+
+def test_nats_users_are_limited_to_their_own_subjects(stack) -> None:
+    if not stack.infra.nats_passwords:
+        pytest.skip("NATS was given from outside; its users are not ours to test")
+    anonymous = stack.infra.nats_url.split("@", 1)[-1]
+
+    async def probe() -> tuple[bool, bool, list[str]]:
+        violations: list[str] = []
+
+        async def on_error(exc: Exception) -> None:
+            violations.append(str(exc))
+
+        try:
+            await nats.connect(
+                "nats://" + anonymous, allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=2
+            )
+            anonymous_refused = False
+        except Exception:
+            anonymous_refused = True
+        nc = await nats.connect(stack.infra.nats_url_for("coordination_request"), error_cb=on_error)
+        try:
+            forged = False
+            try:  # a service cannot issue certificates …
+                await nc.jetstream().publish("events.origin.certificate.issued.v1", b"{}", timeout=2)
+                forged = True
+            except Exception:
+                pass
+            await nc.subscribe("svc.identity.login")  # … nor answer another service's requests
+            await nc.flush()
+            await asyncio.sleep(0.2)  # the server's refusal arrives asynchronously
+        finally:
+            await nc.close()
+        return anonymous_refused, forged, violations
+
+    anonymous_refused, forged, violations = asyncio.run(probe())
+    assert anonymous_refused
+    assert not forged
+    assert any("permissions violation" in v.lower() for v in violations), violations

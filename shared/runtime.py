@@ -9,7 +9,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import uvloop
@@ -22,6 +22,7 @@ from shared.outbox import OutboxRelay
 from shared.settings import PROFILES, Env
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -34,6 +35,12 @@ class Context:
     nc: Client
     js: JetStreamContext
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def one(self, key: str, make: Callable[[], T]) -> T:
+        """The one instance of a service-wide object (handlers, reference data), made on first use."""
+        if key not in self.extras:
+            self.extras[key] = make()
+        return self.extras[key]
 
 
 @dataclass

@@ -371,9 +371,7 @@ async def start(ctx: Context) -> None:
 
 
 def _service(ctx: Context) -> Attachments:
-    if "attachments" not in ctx.extras:
-        ctx.extras["attachments"] = Attachments(ctx)
-    return ctx.extras["attachments"]
+    return ctx.one("attachments", lambda: Attachments(ctx))
 
 
 def endpoints(ctx: Context) -> list[bus.Endpoint]:

@@ -273,9 +273,7 @@ async def seed(ctx: Context) -> None:
 
 
 def _reference(ctx: Context) -> ReferenceData:
-    if "reference" not in ctx.extras:
-        ctx.extras["reference"] = ReferenceData()
-    return ctx.extras["reference"]
+    return ctx.one("reference", lambda: ReferenceData())
 
 
 def consumers(ctx: Context) -> dict[type, Any]:

@@ -539,9 +539,7 @@ class Requests:
 
 
 def _services(ctx: Context) -> Requests:
-    if "requests" not in ctx.extras:
-        ctx.extras["requests"] = Requests(ctx)
-    return ctx.extras["requests"]
+    return ctx.one("requests", lambda: Requests(ctx))
 
 
 def endpoints(ctx: Context) -> list[bus.Endpoint]:

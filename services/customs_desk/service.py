@@ -367,9 +367,7 @@ def _uuid(value: str) -> uuid.UUID:
 
 
 def _desk(ctx: Context) -> CustomsDesk:
-    if "desk" not in ctx.extras:
-        ctx.extras["desk"] = CustomsDesk(ctx)
-    return ctx.extras["desk"]
+    return ctx.one("desk", lambda: CustomsDesk(ctx))
 
 
 def endpoints(ctx: Context) -> list[bus.Endpoint]:

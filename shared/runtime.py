@@ -17,6 +17,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from shared import actor_token, bus, db, health, logs
+from shared.clock import Clock, FileClock, SystemClock
 from shared.inbox import Consumer, Handler
 from shared.outbox import OutboxRelay
 from shared.settings import PROFILES, Env
@@ -27,7 +28,11 @@ T = TypeVar("T")
 
 @dataclass
 class Context:
-    """What a service's handlers work with; `extras` holds service-specific clients (S3, settings)."""
+    """What a service's handlers work with; `extras` holds service-specific clients (S3, settings).
+
+    `clock` decides business dates and times (numbers, submission times, validity); expiry of sessions and
+    the like stays on the database's clock.
+    """
 
     name: str
     profile: str
@@ -35,6 +40,7 @@ class Context:
     nc: Client
     js: JetStreamContext
     extras: dict[str, Any] = field(default_factory=dict)
+    clock: Clock = field(default_factory=SystemClock)
 
     def one(self, key: str, make: Callable[[], T]) -> T:
         """The one instance of a service-wide object (handlers, reference data), made on first use."""
@@ -69,6 +75,7 @@ async def _main(d: ServiceDefinition) -> None:
     seed = env.bool("SEED_DEMO_DATA", False)
     level = env.str("LOG_LEVEL", "INFO")
     verify_key = env.str("ACTOR_VERIFY_KEY")
+    clock_file = env.optional("CLOCK_FILE")
     env.require(
         not verify_key or actor_token.valid_public_key(verify_key),
         "ACTOR_VERIFY_KEY must be a base64 Ed25519 public key",
@@ -76,6 +83,7 @@ async def _main(d: ServiceDefinition) -> None:
     extras: dict[str, Any] = {}
     d.configure(env, extras)
     env.require(not (seed and profile == "production"), "SEED_DEMO_DATA must not be true in the production profile")
+    env.require(not clock_file or profile == "test", "CLOCK_FILE may only be set in the test profile")
     env.done(d.name)
     logs.setup(d.name, level)
 
@@ -93,7 +101,8 @@ async def _main(d: ServiceDefinition) -> None:
     nc = await bus.connect(nats_url, d.name)
     js = nc.jetstream()
     await bus.ensure_stream(js)
-    ctx = Context(name=d.name, profile=profile, pool=pool, nc=nc, js=js, extras=extras)
+    clock = FileClock(clock_file) if clock_file else SystemClock()
+    ctx = Context(name=d.name, profile=profile, pool=pool, nc=nc, js=js, extras=extras, clock=clock)
     if d.start:
         await d.start(ctx)
     if seed and d.seed:

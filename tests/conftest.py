@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,21 @@ def stack() -> Iterator[services.Stack]:
         running.clamd_address = clamd
         exits.callback(services.stop_signal_children, running)
         yield running
+
+
+@pytest.fixture
+def pinned_clock(stack: services.Stack) -> Iterator[Callable[[datetime], None]]:
+    """`pin(instant)` makes the services read that (aware) instant as now; the clock runs freely again after."""
+    path = stack.clock_file
+    assert path is not None, "the test stack has no clock file"
+
+    def pin(instant: datetime) -> None:
+        assert instant.tzinfo is not None, "pin an aware instant"
+        staged = path.with_suffix(".new")
+        staged.write_text(instant.isoformat())
+        staged.replace(path)  # atomic: a service never reads a half-written instant
+
+    try:
+        yield pin
+    finally:
+        path.unlink(missing_ok=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from services.certificate_registry import ingest
 from services.certificate_registry.reference import ReferenceData
 from shared import demo, outbox
 from shared.bus import Endpoint
+from shared.clock import china_date
 from shared.contracts import registry as c
 from shared.contracts.common import Empty, FieldError
 from shared.contracts.events import (
@@ -251,7 +252,7 @@ class Ingestion:
 async def seed(ctx: Context) -> None:
     """Demo certificates go in through the same ingest path as the issuing systems' records."""
     async with ctx.pool.acquire() as conn, conn.transaction():
-        today = date.today()
+        today = china_date(ctx.clock.now())
         for cert in demo.CERTIFICATES:
             await ingest.upsert(
                 conn,

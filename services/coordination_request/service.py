@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from services.coordination_request import domain
 from services.coordination_request.domain import Action, Status
 from shared import bus, outbox
+from shared.clock import china_date, china_day_start
 from shared.contracts import coordination as c
 from shared.contracts import registry
 from shared.contracts.common import Actor, FieldError
@@ -36,7 +36,6 @@ from shared.errors import Conflict, Forbidden, InvalidState, NotFound, Validatio
 from shared.paging import decode_cursor, encode_cursor
 from shared.runtime import Context, ServiceDefinition
 
-CHINA = ZoneInfo("Asia/Shanghai")
 CUSTOMS_ACTOR = "海关"
 MAX_PAGE = 100
 COLUMNS = (
@@ -110,6 +109,7 @@ class Requests:
     def __init__(self, ctx: Context) -> None:
         self.pool = ctx.pool
         self.nc = ctx.nc
+        self.clock = ctx.clock
 
     # --- validation ---------------------------------------------------------------------------------
 
@@ -343,9 +343,9 @@ class Requests:
         if q.agreement_code:
             add("agreement_code = ?", q.agreement_code)
         if q.submitted_from:
-            add("submitted_at >= ?", datetime.combine(q.submitted_from, time.min, CHINA))
+            add("submitted_at >= ?", china_day_start(q.submitted_from))
         if q.submitted_to:
-            add("submitted_at < ?", datetime.combine(q.submitted_to + timedelta(days=1), time.min, CHINA))
+            add("submitted_at < ?", china_day_start(q.submitted_to + timedelta(days=1)))
         filters = " AND ".join(where)
         page_where = filters
         page_args = list(args)
@@ -478,22 +478,22 @@ class Requests:
         """One status move: the row, its history entry and the status_changed event, in the caller's transaction."""
         row = await conn.fetchrow(
             "UPDATE coordination_requests SET status=$2, status_reason=$3, version=version+1, updated_at=now(),"
-            " submitted_at = CASE WHEN $2 = 'DECLARED' THEN now() ELSE submitted_at END,"
+            " submitted_at = coalesce($5, submitted_at),"
             " outcome = coalesce($4, outcome), reply = CASE WHEN $4::text IS NULL THEN reply ELSE $3 END"
             f" WHERE id=$1 RETURNING {COLUMNS}",
             current["id"],
             target.value,
             reason,
             outcome,
+            self.clock.now() if target is Status.DECLARED else None,
         )
         source = Status(current["status"])
         await self._history(conn, row["id"], actor, action, source, target, reason)
         await self._status_event(conn, row, source)
         return row
 
-    @staticmethod
-    async def _allocate_number(conn: asyncpg.Connection) -> str:
-        today = datetime.now(CHINA).date()
+    async def _allocate_number(self, conn: asyncpg.Connection) -> str:
+        today = china_date(self.clock.now())
         seq = await conn.fetchval(
             "INSERT INTO request_number_counters (day, last) VALUES ($1, 1)"
             " ON CONFLICT (day) DO UPDATE SET last = request_number_counters.last + 1 RETURNING last",

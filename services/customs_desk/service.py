@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from shared import bus, outbox
+from shared.clock import china_date, china_day_start
 from shared.contracts import customs as c
 from shared.contracts import registry
 from shared.contracts.common import Actor, FieldError
@@ -38,7 +38,6 @@ from shared.runtime import Context, ServiceDefinition
 
 log = logging.getLogger(__name__)
 
-CHINA = ZoneInfo("Asia/Shanghai")
 OPEN = ("PENDING", "COORDINATING")
 DUE_AFTER = timedelta(days=30)
 REASON_MAX = 500
@@ -115,6 +114,7 @@ class CustomsDesk:
     def __init__(self, ctx: Context) -> None:
         self.pool = ctx.pool
         self.nc = ctx.nc
+        self.clock = ctx.clock
 
     # --- receipt ------------------------------------------------------------------------------------
 
@@ -132,7 +132,7 @@ class CustomsDesk:
             return "原产地证书（声明）在海关系统中不存在"
         if info.status != "VALID":
             return "原产地证书（声明）已被撤销"
-        if info.valid_until is not None and info.valid_until < date.today():
+        if info.valid_until is not None and info.valid_until < china_date(self.clock.now()):
             return "原产地证书（声明）已过有效期"
         return None
 
@@ -254,9 +254,9 @@ class CustomsDesk:
         if q.enterprise:
             add("(credit_code = ? OR strpos(enterprise_name, ?) > 0)", q.enterprise.strip())
         if q.submitted_from:
-            add("submitted_at >= ?", datetime.combine(q.submitted_from, time.min, CHINA))
+            add("submitted_at >= ?", china_day_start(q.submitted_from))
         if q.submitted_to:
-            add("submitted_at < ?", datetime.combine(q.submitted_to + timedelta(days=1), time.min, CHINA))
+            add("submitted_at < ?", china_day_start(q.submitted_to + timedelta(days=1)))
         filters = " AND ".join(where)
         page_where, page_args = filters, list(args)
         if q.cursor:

@@ -15,6 +15,8 @@ from shared import actor_token
 from shared.devstack.infra import Infra, _spawn, _terminate, free_port, wait_for
 
 SERVICES = ("identity", "certificate_registry", "coordination_request", "attachment", "customs_desk")
+# The services that read business dates from `Context.clock`: pinnable through CLOCK_FILE in the test profile.
+CLOCKED = ("certificate_registry", "coordination_request", "customs_desk")
 ROOT = Path(__file__).resolve().parents[2]
 FIXED_CAPTCHA = "8888"
 
@@ -27,6 +29,8 @@ class Stack:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     health_ports: dict[str, int] = field(default_factory=dict)
     clamd_address: str | None = None
+    # Test profile only: write an ISO-8601 instant here to pin the services' clock; remove it to unpin.
+    clock_file: Path | None = None
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.log_dir / f"{name}.log"
@@ -63,6 +67,9 @@ def start(
         **(extra_env or {}),
     }
     result = Stack(infra=infra, gateway_url=f"http://127.0.0.1:{http_port}", log_dir=log_dir)
+    if profile == "test":
+        result.clock_file = log_dir.parent / "clock"  # in the work directory, next to the logs
+        result.clock_file.unlink(missing_ok=True)
 
     def launch(name: str, module: str, env: dict[str, str]) -> subprocess.Popen:
         proc = _spawn([sys.executable, "-m", module], log_dir / f"{name}.log", env=env, cwd=ROOT)
@@ -79,6 +86,8 @@ def start(
             "HEALTH_PORT": str(port),
             "NATS_URL": infra.nats_url_for(name),
         }
+        if name in CLOCKED and result.clock_file:
+            env["CLOCK_FILE"] = str(result.clock_file)
         if name == "identity":
             env["ACTOR_SIGNING_KEY"] = signing_key
         if name == "attachment":

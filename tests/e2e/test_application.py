@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
+from shared.clock import china_date
 from tests.support import create, form, link, login, status_of, upload, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -82,7 +83,8 @@ def test_certificate_must_exist_for_the_chosen_type(demo: httpx.Client) -> None:
         }
 
 
-def test_request_numbers_are_unique_under_concurrency(stack) -> None:
+def test_request_numbers_are_unique_under_concurrency(stack, pinned_clock) -> None:
+    pinned_clock(datetime(2026, 6, 30, 16, 30, tzinfo=UTC))  # already 1 July in China
     clients = [login(stack.gateway_url) for _ in range(4)]
     numbers: list[str] = []
     errors: list[str] = []
@@ -103,8 +105,7 @@ def test_request_numbers_are_unique_under_concurrency(stack) -> None:
         t.join()
     assert errors == []
     assert len(numbers) == 20 and len(set(numbers)) == 20
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y%m%d")
-    assert all(n.startswith("XT" + today) and len(n) == 16 for n in numbers)
+    assert all(n.startswith("XT20260701") and len(n) == 16 for n in numbers)
 
 
 def test_stale_version_gets_409_never_a_lost_update(demo: httpx.Client) -> None:
@@ -216,7 +217,7 @@ def test_query_filters_newest_first_and_keyset_pages(stack) -> None:
     )
     assert client.get(BASE, params={"agreementCode": "22"}).json()["total"] == 0
     assert client.get(BASE, params={"status": "PENDING"}).json()["total"] == 0
-    today = date.today().isoformat()
+    today = china_date(datetime.now(UTC)).isoformat()
     assert client.get(BASE, params={"submittedFrom": today, "submittedTo": today}).json()["total"] == 0
     assert client.get(BASE, params={"limit": 101}).status_code == 422
     assert client.get(BASE, params={"cursor": "garbage"}).status_code == 422
@@ -224,11 +225,35 @@ def test_query_filters_newest_first_and_keyset_pages(stack) -> None:
 
 def test_query_by_submission_date(demo: httpx.Client) -> None:
     pending = submitted_pending(demo)
-    day = pending["submittedAt"][:10]
+    day = china_date(datetime.fromisoformat(pending["submittedAt"])).isoformat()  # the filters read China days
     hits = demo.get(BASE, params={"submittedFrom": day, "submittedTo": day, "requestNo": pending["requestNo"]})
     assert hits.json()["total"] == 1
     before = demo.get(BASE, params={"submittedTo": "2020-01-01", "requestNo": pending["requestNo"]})
     assert before.json()["total"] == 0
+
+
+def test_submission_day_and_number_follow_the_china_calendar(
+    demo: httpx.Client, officer: httpx.Client, pinned_clock: Callable[[datetime], None]
+) -> None:
+    """16:00 UTC is midnight in China: a minute either side lands on different days everywhere."""
+    pinned_clock(datetime(2026, 3, 10, 15, 59, 30, tzinfo=UTC))
+    first = submitted_pending(demo)
+    pinned_clock(datetime(2026, 3, 10, 16, 0, 30, tzinfo=UTC))
+    second = submitted_pending(demo)
+    settled(demo, officer, first["id"])
+    settled(demo, officer, second["id"])
+    assert first["requestNo"].startswith("XT20260310") and second["requestNo"].startswith("XT20260311")
+    assert datetime.fromisoformat(first["submittedAt"]) == datetime(2026, 3, 10, 15, 59, 30, tzinfo=UTC)
+
+    for application, day in ((first, "2026-03-10"), (second, "2026-03-11")):
+        for asked in ("2026-03-10", "2026-03-11"):
+            params = {"submittedFrom": asked, "submittedTo": asked, "requestNo": application["requestNo"]}
+            expected = 1 if asked == day else 0
+            assert demo.get(BASE, params=params).json()["total"] == expected, (application["requestNo"], asked)
+            assert officer.get(CUSTOMS, params=params).json()["total"] == expected, (application["requestNo"], asked)
+        both_days = {"submittedFrom": "2026-03-10", "submittedTo": "2026-03-11", "requestNo": application["requestNo"]}
+        assert demo.get(BASE, params=both_days).json()["total"] == 1
+        assert officer.get(CUSTOMS, params=both_days).json()["total"] == 1
 
 
 # --- customs side --------------------------------------------------------------------------------------

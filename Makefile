@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format bench clean-data
+.PHONY: help run test lint format bench clean-data portal screenshots
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -15,10 +15,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-run: $(STAMP) ## Start PostgreSQL, NATS, S3, every service and the gateway (Ctrl-C stops; data kept in .data/)
+portal: $(STAMP) ## Build the web portal when its sources changed (Node.js comes from the venv)
+	$(PY) -m shared.devstack.portal
+
+run: portal ## Start PostgreSQL, NATS, S3, every service and the gateway with the portal at / (Ctrl-C stops)
 	$(PY) -m shared.devstack
 
-test: $(STAMP) ## Run the whole test suite against real servers
+test: portal ## Run the whole test suite: the portal's Vitest tests, then pytest (unit, e2e, browser) on real servers
+	$(PY) -m shared.devstack.portal test
 	$(PY) -m pytest
 
 lint: $(STAMP) ## Static checks
@@ -29,6 +33,9 @@ format: $(STAMP) ## Format the code
 
 bench: $(STAMP) ## Benchmark the composed API against the real stack
 	$(PY) -m tests.bench
+
+screenshots: portal ## Regenerate the README's portal screenshots (docs/screenshots/) in headless Chromium
+	$(PY) -m tests.browser.screenshots
 
 clean-data: ## Delete the local run's data (.data/)
 	rm -rf .data

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from litestar import Litestar, Request, Response, get
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
-from gateway import errors, idempotency
+from gateway import errors, idempotency, portal
 from gateway.routes import auth, customs, reference, requests
 from gateway.settings import Settings
 from shared import bus, logs
@@ -69,7 +70,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         include_in_schema = False
 
     app = Litestar(
-        route_handlers=[health, ready, Metrics, *auth.routes, *reference.routes, *requests.routes, *customs.routes],
+        route_handlers=[
+            health,
+            ready,
+            Metrics,
+            *auth.routes,
+            *reference.routes,
+            *requests.routes,
+            *customs.routes,
+            portal.portal,
+        ],
         middleware=[prometheus.middleware],
         lifespan=[lifespan],
         exception_handlers=errors.HANDLERS,
@@ -84,4 +94,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app.state.settings = settings
     app.state.allowed_origins = settings.allowed_origins
+    app.state.portal_assets = portal.load(Path(settings.portal_dir))
     return app

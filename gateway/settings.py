@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from shared.settings import PROFILES, Env, check_fixed_captcha
 
@@ -16,6 +17,7 @@ class Settings:
     cookie_secure: bool
     allowed_origins: frozenset[str]
     log_level: str
+    portal_dir: str = str(Path(__file__).resolve().parent.parent / "portal" / "dist")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -31,6 +33,7 @@ class Settings:
                 o.strip() for o in env.str("ALLOWED_ORIGINS", "-").split(",") if o.strip() not in ("", "-")
             ),
             log_level=env.str("LOG_LEVEL", "INFO"),
+            portal_dir=env.str("PORTAL_DIR", cls.portal_dir),
         )
         # The gateway never checks captchas itself, but refuses to front a stack configured to accept a fixed one.
         check_fixed_captcha(env, profile, env.optional("CAPTCHA_FIXED_CODE"))

@@ -65,7 +65,8 @@ def _banner(running: services.Stack, log_dir: Path) -> None:
     )
     print(
         f"\n享惠受阻协调申请 is running ({running.infra.mode} infrastructure)\n"
-        f"  Gateway:  {running.gateway_url}\n"
+        f"  Portal:   {running.gateway_url}/  (open it in a browser)\n"
+        f"  API:      {running.gateway_url}/api/v1\n"
         f"  API docs: {running.gateway_url}/schema\n"
         f"  Accounts (captcha code {services.FIXED_CAPTCHA} works in dev):\n{users}\n"
         f"  Logs:     {log_dir}\n"

@@ -1,0 +1,22 @@
+import { createApp } from 'vue'
+import { createPinia } from 'pinia'
+import 'element-plus/es/components/message/style/css'
+import 'element-plus/es/components/message-box/style/css'
+import './styles.css'
+import App from './App.vue'
+import { router } from './router'
+import { i18n } from './i18n'
+import { setUnauthenticatedHandler } from './api/client'
+import { useSession } from './stores/session'
+
+const app = createApp(App)
+app.use(createPinia()).use(router).use(i18n)
+
+// The server ended the session (idle timeout, logout elsewhere): back to 登录, then back to this page.
+setUnauthenticatedHandler(() => {
+  const current = router.currentRoute.value
+  useSession().expire()
+  if (current.name !== 'login') void router.push({ name: 'login', query: { redirect: current.fullPath, expired: '1' } })
+})
+
+app.mount('#app')

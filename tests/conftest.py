@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from shared.devstack import infra as infrastructure
+from shared.devstack import portal
 from shared.devstack import stack as services
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[services.Stack]:
+    portal.ensure_built()  # the gateway reads the built portal once, at start-up
     with ExitStack() as exits:
         work = Path(tempfile.mkdtemp(prefix="xianghui-test-"))
         infra = infrastructure.from_environment()

@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format bench clean-data portal screenshots
+.PHONY: help run test lint format bench clean-data portal screenshots api-types
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -25,7 +25,7 @@ test: portal ## Run the whole test suite: the portal's Vitest tests, then pytest
 	$(PY) -m shared.devstack.portal test
 	$(PY) -m pytest
 
-lint: $(STAMP) ## Static checks
+lint: portal ## Static checks (ruff; the portal's TypeScript is checked by its build)
 	$(PY) -m ruff check .
 
 format: $(STAMP) ## Format the code
@@ -33,6 +33,10 @@ format: $(STAMP) ## Format the code
 
 bench: $(STAMP) ## Benchmark the composed API against the real stack
 	$(PY) -m tests.bench
+
+api-types: $(STAMP) ## Regenerate portal/openapi.json and the portal's TypeScript API types from the gateway
+	$(PY) -m gateway.openapi > portal/openapi.json
+	cd portal && PATH="$(abspath $(VENV))/bin:$$PATH" npx openapi-typescript openapi.json -o src/api/schema.d.ts
 
 screenshots: portal ## Regenerate the README's portal screenshots (docs/screenshots/) in headless Chromium
 	$(PY) -m tests.browser.screenshots

@@ -6,6 +6,15 @@
 #   python -m services.identity
 # No configuration or secrets are baked in: everything comes from the environment.
 
+# The web portal is built in its own stage; only its static files reach the runtime image.
+FROM node:24.11-bookworm-slim AS portal
+WORKDIR /portal
+COPY portal/package.json portal/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY portal/index.html portal/vite.config.ts portal/tsconfig.json ./
+COPY portal/src ./src
+RUN npm run build
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -29,6 +38,7 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY shared ./shared
 COPY services ./services
 COPY gateway ./gateway
+COPY --from=portal /portal/dist ./portal/dist
 
 # Byte-compile at build time: the runtime root filesystem is read-only and
 # PYTHONDONTWRITEBYTECODE stops the interpreter writing .pyc files anyway.

@@ -2,6 +2,7 @@
 
 1. Reference search in process (target: well under 1 ms per query).
 2. The public API end to end over HTTP: 查询 (list) and 暂存 (save) at 16 concurrent clients.
+3. The portal's budgets: build time, initial JS+CSS gzipped, first screen ready (tests/bench_portal.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import httpx
 from services.certificate_registry.reference import ReferenceData
 from shared.devstack import infra as infrastructure
 from shared.devstack import stack as services
+from tests import bench_portal
 from tests.support import form, login
 
 SEARCHES = [
@@ -75,7 +77,8 @@ async def hammer(
     return len(latencies), latencies, failures
 
 
-def bench_api() -> None:
+def bench_stack() -> None:
+    bench_portal.bench_build()  # before the gateway starts: it reads the build once
     with ExitStack() as exits:
         work = Path(tempfile.mkdtemp(prefix="xianghui-bench-"))
         infra = infrastructure.from_environment() or infrastructure.start_embedded(exits, work / "data", work / "logs")
@@ -97,8 +100,9 @@ def bench_api() -> None:
                 f"  {label:<28} {count / 8.0:>8.0f} {percentile(latencies, 0.5):>8.1f} "
                 f"{percentile(latencies, 0.99):>8.1f} {failures:>7}"
             )
+        bench_portal.bench_first_screen(running.gateway_url)
 
 
 if __name__ == "__main__":
     bench_search()
-    bench_api()
+    bench_stack()

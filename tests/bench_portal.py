@@ -1,0 +1,81 @@
+"""The portal's budgets for `make bench`: build time, initial JS+CSS as served (gzipped), first screen ready.
+
+Measured in Debian's Chromium against the running stack, with a fresh browser context (empty cache) per run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+from shared.devstack import portal
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+BUDGET_BUILD_S = 90.0
+BUDGET_INITIAL_KB = 300.0
+BUDGET_FIRST_SCREEN_MS = 1000.0
+
+
+def _verdict(value: float, budget: float) -> str:
+    return "within budget" if value <= budget else "OVER BUDGET"
+
+
+def bench_build() -> dict[str, float]:
+    took = portal.ensure_built(force=True) or 0.0
+    print("\nportal build")
+    print(
+        f"  npm ci (if needed) + type check + vite build: {took:.1f} s (budget {BUDGET_BUILD_S:.0f} s, {_verdict(took, BUDGET_BUILD_S)})"
+    )
+    return {"portal_build_s": took}
+
+
+def bench_first_screen(base_url: str, runs: int = 7) -> dict[str, float]:
+    if not CHROMIUM.exists():
+        print("\nportal first screen: skipped (no /usr/bin/chromium; apt-get install chromium fonts-wqy-microhei)")
+        return {}
+    from playwright.sync_api import sync_playwright
+
+    timings, initial_kb = [], 0.0
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            for _ in range(runs):
+                context = browser.new_context(viewport={"width": 1280, "height": 720})
+                page = context.new_page()
+                start = time.perf_counter()
+                page.goto(f"{base_url}/login")
+                page.get_by_role("button", name="登录").wait_for()
+                page.get_by_role("button", name="验证码图片，点击刷新").wait_for()
+                timings.append((time.perf_counter() - start) * 1000)
+                # What the first screen needed of scripts and styles, in bytes as they came over the wire.
+                encoded = page.evaluate(
+                    "performance.getEntriesByType('resource')"
+                    ".filter(e => /\\.(js|css)$/.test(new URL(e.name).pathname))"
+                    ".reduce((sum, e) => sum + e.encodedBodySize, 0)"
+                )
+                initial_kb = encoded / 1024
+                context.close()
+        finally:
+            browser.close()
+    median = statistics.median(timings)
+    print(f"\nportal first screen (登录, Chromium, empty cache, {runs} runs)")
+    print(
+        f"  initial JS+CSS as served (gzip): {initial_kb:.0f} KB "
+        f"(budget {BUDGET_INITIAL_KB:.0f} KB, {_verdict(initial_kb, BUDGET_INITIAL_KB)})"
+    )
+    print(
+        f"  navigation → login form and captcha shown: median {median:.0f} ms, worst {max(timings):.0f} ms "
+        f"(budget {BUDGET_FIRST_SCREEN_MS:.0f} ms, {_verdict(median, BUDGET_FIRST_SCREEN_MS)})"
+    )
+    return {"portal_initial_kb": initial_kb, "portal_first_screen_ms": median}

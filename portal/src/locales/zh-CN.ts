@@ -114,7 +114,6 @@ export default {
     certificateCol: '原产地证书号/声明号',
     agreementCol: '优惠贸易协定',
     submittedAt: '申报时间',
-    updatedAt: '更新时间',
     all: '全部',
     empty: '暂无数据',
   },

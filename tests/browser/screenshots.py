@@ -1,0 +1,87 @@
+"""`make screenshots`: the README's pictures of the portal (docs/screenshots/), taken in headless Chromium
+against a fresh local stack with the demo data, so they always show the portal as it is."""
+
+from __future__ import annotations
+
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+from shared.devstack import infra as infrastructure
+from shared.devstack import portal
+from shared.devstack import stack as services
+from tests.bench_portal import CHROMIUM, CHROMIUM_ARGS
+from tests.support import PDF, create, export_declaration_no, form, link, login, status_of, upload, wait_until
+
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _login(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/login")
+    page.get_by_label("用户名").fill("demo")
+    page.get_by_label("密码", exact=True).fill("Demo@2026")
+    page.get_by_label("验证码", exact=True).fill(services.FIXED_CAPTCHA)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("tab", name="业务应用").wait_for()
+
+
+def take(base_url: str) -> list[Path]:
+    # Some data to look at: a few applications, one of them submitted.
+    api = login(base_url)
+    for reason in (
+        "日本海关以原产地证书签发日期晚于出运日期为由拒绝给予RCEP协定税率。",
+        "韩国海关要求补充直接运输证明。",
+    ):
+        body = form(reason=reason, exportDeclarationNo=export_declaration_no())
+        link(api, body)
+        saved = create(api, body)
+        upload(api, saved["id"], PDF)
+        api.post(f"/api/v1/coordination-requests/{saved['id']}/submit")
+        wait_until(status_of(api, saved["id"]), lambda r: r["status"] == "PENDING")
+    create(api, form())
+    shots = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(f"{base_url}/login")
+        page.get_by_role("button", name="验证码图片，点击刷新").wait_for()
+        shots.append(OUT / "login.png")
+        page.screenshot(path=shots[-1])
+
+        _login(page, base_url)
+        page.get_by_role("button", name="享惠受阻协调").click()
+        page.get_by_role("button", name="海关原产地证书 享惠受阻协调申请").click()
+        page.get_by_role("button", name="暂存", exact=True).click()
+        page.get_by_text("请选择进口国家/地区").first.wait_for()
+        page.wait_for_timeout(400)  # let the error hints and the message finish their entrance animation
+        shots.append(OUT / "application-form.png")
+        page.screenshot(path=shots[-1])
+
+        # The 暂存 message has faded (Element Plus messages share role=alert with the field hints, hence the class).
+        page.locator(".el-message").wait_for(state="detached")
+        page.get_by_role("menuitem", name="享惠受阻协调查询").click()
+        page.get_by_text("共 ").wait_for()
+        page.get_by_role("cell", name="待办").first.wait_for()
+        shots.append(OUT / "query.png")
+        page.screenshot(path=shots[-1])
+        browser.close()
+    return shots
+
+
+def main() -> None:
+    portal.ensure_built()
+    OUT.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as exits:
+        work = Path(tempfile.mkdtemp(prefix="xianghui-shots-"))
+        infra = infrastructure.from_environment() or infrastructure.start_embedded(exits, work / "data", work / "logs")
+        infrastructure.create_databases(infra)
+        running = services.start(exits, infra, work / "logs", profile="test")
+        exits.callback(services.stop_signal_children, running)
+        for path in take(running.gateway_url):
+            print(f"wrote {path.relative_to(OUT.parents[1])}")
+
+
+if __name__ == "__main__":
+    main()

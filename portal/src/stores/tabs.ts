@@ -22,10 +22,8 @@ export const useTabs = defineStore('tabs', () => {
 
   function open(tab: Tab): void {
     const existing = tabs.value.find((t) => t.key === tab.key)
-    if (existing) {
-      existing.query = tab.query
-      existing.title = tab.title
-    } else tabs.value.push(tab)
+    if (existing) existing.query = tab.query // its title may have been named by its page (详情 XT…)
+    else tabs.value.push(tab)
     active.value = tab.key
   }
 

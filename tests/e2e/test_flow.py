@@ -182,8 +182,9 @@ def test_officer_sees_received_requests_in_the_queue(stack, demo: httpx.Client) 
     upload(demo, saved["id"])
     demo.post(f"/api/v1/coordination-requests/{saved['id']}/submit")
     officer = login(stack.gateway_url, "officer", "Officer@2026")
+    mine = {"requestNo": saved["requestNo"]}  # the queue is shared by every test's applications
     queue = wait_until(
-        lambda: officer.get("/api/v1/customs/coordination-requests").json()["items"],
+        lambda: officer.get("/api/v1/customs/coordination-requests", params=mine).json()["items"],
         lambda items: saved["id"] in {i["requestId"] for i in items},
     )
     case = next(i for i in queue if i["requestId"] == saved["id"])

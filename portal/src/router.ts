@@ -1,6 +1,7 @@
 // Screens of the manual as routes; pages under /xh open as tabs in the layout.
 import { createRouter, createWebHistory, type RouteLocationNormalized } from 'vue-router'
 import { useSession } from './stores/session'
+import { useTabs } from './stores/tabs'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -34,5 +35,6 @@ router.beforeEach(async (to: RouteLocationNormalized) => {
   if (to.meta.public) return true
   const me = await useSession().ensure()
   if (!me) return { name: 'login', query: { redirect: to.fullPath } }
+  useTabs().startSession(me.username) // open tabs and unsaved drafts belong to this user
   return true
 })

@@ -97,3 +97,22 @@ def test_logout_asks_then_returns_to_login_and_pages_need_login_again(page: Page
     expect(page).to_have_url(re.compile(r"/login\?redirect=/xh/query$"))
     expect(page.get_by_role("heading", name="用户登录")).to_be_visible()
     expect(page.get_by_role("textbox", name="用户名")).to_be_visible()
+
+
+def test_what_was_typed_survives_an_expired_session(page: Page) -> None:
+    sign_in(page)
+    page.goto("/xh/apply/CUSTOMS_CO")
+    reason = page.get_by_role("textbox", name="申请事由")
+    reason.fill("会话过期前填写、尚未暂存的申请事由")
+    page.get_by_role("textbox", name="进口报关单号").fill("JP-IMP-UNSAVED")
+
+    with api_client(page) as same_session:
+        assert same_session.post("/api/v1/auth/logout").status_code == 200
+    page.get_by_role("button", name="暂存", exact=True).click()
+
+    expect(page).to_have_url(re.compile(r"/login\?"))
+    expect(page.get_by_role("alert").filter(has_text="登录已超时，请重新登录")).to_be_visible()
+    log_in_on_screen(page)
+    expect(page).to_have_url(re.compile(r"/xh/apply/CUSTOMS_CO$"))
+    expect(page.get_by_role("textbox", name="申请事由")).to_have_value("会话过期前填写、尚未暂存的申请事由")
+    expect(page.get_by_role("textbox", name="进口报关单号")).to_have_value("JP-IMP-UNSAVED")

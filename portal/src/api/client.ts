@@ -71,6 +71,9 @@ export function url(path: Path, params: Record<string, string> = {}, query: Quer
   return qs ? `${filled}?${qs}` : filled
 }
 
+/** Calls that ask about the session itself: a 401 there is an answer, not an expired session. */
+const SESSION_PATHS: Path[] = ['/api/v1/auth/login', '/api/v1/auth/logout', '/api/v1/me']
+
 export async function call<T>(method: string, path: Path, options: CallOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' }
   let body: BodyInit | undefined
@@ -105,7 +108,11 @@ export async function call<T>(method: string, path: Path, options: CallOptions =
       err.message ?? '系统繁忙，请稍后重试',
       err.fields ?? [],
     )
-    if (response.status === 401 && path !== '/api/v1/auth/login' && onUnauthenticated) onUnauthenticated()
+    if (response.status === 401 && !SESSION_PATHS.includes(path) && onUnauthenticated) {
+      onUnauthenticated()
+      // The page is left for 登录 (which says why); its own error handling must not add a second message.
+      return new Promise<T>(() => undefined)
+    }
     throw error
   }
   return data as T

@@ -7,21 +7,10 @@ from __future__ import annotations
 
 import statistics
 import time
-from pathlib import Path
 
 from shared.devstack import portal
+from tests.browser.portal import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 BUDGET_BUILD_S = 90.0
 BUDGET_INITIAL_KB = 300.0
 BUDGET_FIRST_SCREEN_MS = 1000.0

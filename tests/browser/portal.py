@@ -12,6 +12,18 @@ from playwright.sync_api import FilePayload, Locator, Page, expect
 from shared.devstack.stack import FIXED_CAPTCHA
 from tests.support import PDF
 
+# Debian's Chromium, never a downloaded browser; headless flags that keep it off the network.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
 DEMO_PASSWORD = "Demo@2026"
 ENTERPRISE = "上海华贸进出口有限公司"

@@ -7,24 +7,15 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import sync_playwright
 
 from shared.devstack import infra as infrastructure
 from shared.devstack import portal
 from shared.devstack import stack as services
-from tests.bench_portal import CHROMIUM, CHROMIUM_ARGS
-from tests.support import PDF, create, export_declaration_no, form, link, login, status_of, upload, wait_until
+from tests.browser.portal import CHROMIUM, CHROMIUM_ARGS, log_in_on_screen
+from tests.support import PDF, create, form, link, login, status_of, upload, wait_until
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-def _login(page: Page, base_url: str) -> None:
-    page.goto(f"{base_url}/login")
-    page.get_by_label("用户名").fill("demo")
-    page.get_by_label("密码", exact=True).fill("Demo@2026")
-    page.get_by_label("验证码", exact=True).fill(services.FIXED_CAPTCHA)
-    page.get_by_role("button", name="登录").click()
-    page.get_by_role("tab", name="业务应用").wait_for()
 
 
 def take(base_url: str) -> list[Path]:
@@ -34,7 +25,7 @@ def take(base_url: str) -> list[Path]:
         "日本海关以原产地证书签发日期晚于出运日期为由拒绝给予RCEP协定税率。",
         "韩国海关要求补充直接运输证明。",
     ):
-        body = form(reason=reason, exportDeclarationNo=export_declaration_no())
+        body = form(reason=reason)
         link(api, body)
         saved = create(api, body)
         upload(api, saved["id"], PDF)
@@ -50,7 +41,8 @@ def take(base_url: str) -> list[Path]:
         shots.append(OUT / "login.png")
         page.screenshot(path=shots[-1])
 
-        _login(page, base_url)
+        log_in_on_screen(page)
+        page.get_by_role("tab", name="业务应用").wait_for()
         page.get_by_role("button", name="享惠受阻协调").click()
         page.get_by_role("button", name="海关原产地证书 享惠受阻协调申请").click()
         page.get_by_role("button", name="暂存", exact=True).click()

@@ -9,22 +9,66 @@ from pathlib import Path
 
 from litestar import Litestar, Request, Response, get
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import errors, idempotency, portal
 from gateway.routes import auth, customs, reference, requests
 from gateway.settings import Settings
 from shared import bus, logs
+from shared import health as probes
 
 log = logging.getLogger(__name__)
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# On every response unless the route set its own (the portal's pages carry their own CSP; Swagger UI outside
+# production needs its scripts).
+SECURITY_HEADERS = {
+    b"x-content-type-options": b"nosniff",
+    b"referrer-policy": b"same-origin",
+    b"x-frame-options": b"DENY",
+}
+API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+
+
+def security_headers(app: ASGIApp) -> ASGIApp:
+    """ASGI middleware: security headers on every response, error responses included; API answers never cached."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        path = scope["path"]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                wanted = dict(SECURITY_HEADERS)
+                if not path.startswith("/schema"):
+                    wanted[b"content-security-policy"] = API_CSP
+                if path.startswith("/api/"):
+                    wanted[b"cache-control"] = b"no-store"
+                headers += [(name, value) for name, value in wanted.items() if name not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return middleware
 
 
 @get("/health", include_in_schema=False)
 async def health() -> dict:
     return {"status": "ok"}
+
+
+def _connected(app: Litestar):
+    async def check() -> bool:
+        return app.state.nc.is_connected
+
+    return check
 
 
 @get("/ready", include_in_schema=False)
@@ -33,15 +77,31 @@ async def ready(request: Request) -> Response:
     return Response({"status": "ready" if ok else "not ready"}, status_code=200 if ok else 503)
 
 
+def _refusal(status: int, code: str, message: str, fields: list | None = None) -> Response:
+    return Response(errors.error_body(code, message, fields), status_code=status)
+
+
 async def before_request(request: Request) -> Response | None:
     logs.request_id.set(request.headers.get(logs.REQUEST_ID_HEADER) or logs.new_request_id())
-    if request.method not in SAFE_METHODS:
-        origin = request.headers.get("origin")
-        # Browsers send Origin on cross-site writes; refuse any we do not serve (CSRF defence beside SameSite).
-        if origin and origin not in request.app.state.allowed_origins:
-            host = request.headers.get("host", "")
-            if origin.split("://", 1)[-1] != host:
-                return Response(errors.error_body("FORBIDDEN_ORIGIN", "请求来源不被允许"), status_code=403)
+    # PostgreSQL text cannot hold NUL: a parameter carrying one is refused by name before any service sees it.
+    for key, value in request.query_params.multi_items():
+        if "\x00" in key or "\x00" in value:
+            return _refusal(422, "VALIDATION_FAILED", "请求参数有误", [{"field": key, "message": "不能包含空字符"}])
+    if request.method in SAFE_METHODS:
+        return None
+    # Browsers send Origin on cross-site writes: only our own origin, scheme, host and port alike (CSRF defence
+    # beside SameSite), or one configured in ALLOWED_ORIGINS.
+    origin = request.headers.get("origin")
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    if origin and origin != own and origin not in request.app.state.allowed_origins:
+        return _refusal(403, "FORBIDDEN_ORIGIN", "请求来源不被允许")
+    # A body is JSON, or on the upload route multipart: a text/plain form cannot slip past CORS as a write.
+    if request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers:
+        upload = request.method == "POST" and request.url.path.endswith("/attachments")
+        expected = "multipart/form-data" if upload else "application/json"
+        if request.content_type[0] != expected:
+            message = "请以 multipart/form-data 上传文件" if upload else "请求内容应为JSON（application/json）"
+            return _refusal(415, "UNSUPPORTED_MEDIA_TYPE", message)
     return None
 
 
@@ -59,35 +119,36 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.nc = await bus.connect(settings.nats_url, "gateway")
         app.state.idempotency = await idempotency.open_bucket(app.state.nc.jetstream())
+        # Metrics and probes for operators on their own port, never on the public one.
+        probe = await probes.serve(settings.health_host, settings.health_port, _connected(app))
         try:
             yield
         finally:
+            probe.close()
             await app.state.nc.drain()
 
-    prometheus = PrometheusConfig(app_name="gateway", group_path=True, exclude=["/health", "/ready", "/metrics"])
-
-    class Metrics(PrometheusController):
-        include_in_schema = False
+    prometheus = PrometheusConfig(app_name="gateway", group_path=True, exclude=["/health", "/ready"])
+    # Swagger UI loads its scripts from a CDN: only outside production. The OpenAPI document itself is public.
+    docs = [JsonRenderPlugin()] if settings.profile == "production" else [SwaggerRenderPlugin(), JsonRenderPlugin()]
 
     app = Litestar(
         route_handlers=[
             health,
             ready,
-            Metrics,
             *auth.routes,
             *reference.routes,
             *requests.routes,
             *customs.routes,
             portal.portal,
         ],
-        middleware=[prometheus.middleware],
+        middleware=[security_headers, prometheus.middleware],
         lifespan=[lifespan],
         exception_handlers=errors.HANDLERS,
         before_request=before_request,
         after_request=after_request,
         request_max_body_size=1024 * 1024,
         openapi_config=OpenAPIConfig(
-            title="享惠受阻协调申请 API", version="1.0.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]
+            title="享惠受阻协调申请 API", version="1.0.0", path="/schema", render_plugins=docs
         ),
         debug=False,
         logging_config=None,  # JSON logs are configured by shared.logs

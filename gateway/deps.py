@@ -11,7 +11,7 @@ from nats.aio.client import Client
 from shared import bus
 from shared.contracts import identity
 from shared.contracts.common import Actor, Contract, FieldError
-from shared.errors import Forbidden, Unauthenticated, ValidationFailed
+from shared.errors import Forbidden, ServiceError, Unauthenticated, ValidationFailed
 
 SESSION_COOKIE = "xh_session"
 T = TypeVar("T")
@@ -55,6 +55,8 @@ async def decode_body(request: Request, model: type[T]) -> T:
     """Decode JSON with msgspec (strict types, unknown fields refused) and report the failing field."""
     raw = await request.body()
     try:
+        if b"\\u0000" in raw:  # JSON can carry NUL only escaped
+            refuse_nul(msgspec.json.decode(raw))
         return msgspec.json.decode(raw or b"{}", type=model)
     except msgspec.ValidationError as exc:
         text = str(exc)
@@ -68,5 +70,19 @@ async def decode_body(request: Request, model: type[T]) -> T:
         else:
             message = "格式有误"
         raise ValidationFailed("请求内容有误", fields=[FieldError(field=field, message=message)]) from None
-    except msgspec.DecodeError:
-        raise ValidationFailed("请求内容不是有效的JSON") from None
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise ServiceError("请求内容不是有效的JSON", code="BAD_JSON", status=400) from None
+
+
+def refuse_nul(values: object, path: str = "") -> None:
+    """PostgreSQL text cannot hold NUL; a value carrying one is refused by name instead of failing deep down."""
+    if isinstance(values, str):
+        if "\x00" in values:
+            raise ValidationFailed(fields=[FieldError(field=path, message="不能包含空字符")])
+    elif isinstance(values, dict):
+        for key, value in values.items():
+            refuse_nul(key, path)
+            refuse_nul(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(values, list):
+        for value in values:
+            refuse_nul(value, path)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litestar import Request
-from multipart import MultipartSegment, ParserError, PushMultipartParser
+from multipart import MultipartError, MultipartSegment, ParserLimitReached, PushMultipartParser
 
 from shared.contracts.attachment import MAX_BYTES
 from shared.contracts.common import FieldError
@@ -54,7 +54,9 @@ async def read_file(request: Request, limit: int = MAX_BYTES) -> UploadedFile:
                     if len(buffer) > limit:
                         raise FileTooLarge()
         parser.close()
-    except ParserError:
+    except ParserLimitReached:  # too many parts, or a part header (a filename) over the parser's limit
+        raise ServiceError("上传内容超出限制", code="MULTIPART_LIMIT", status=413) from None
+    except MultipartError:
         raise ServiceError("上传内容格式有误", code="BAD_MULTIPART", status=400) from None
     if found is None:
         raise _missing()

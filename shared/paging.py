@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from shared.contracts.common import FieldError
 from shared.errors import ValidationFailed
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
@@ -16,7 +19,11 @@ def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
-        at, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(at), uuid.UUID(row_id)
+        text, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        at = datetime.fromisoformat(text)
+        # Only what encode_cursor writes: an aware instant of a row, never the ends of the calendar.
+        if at.tzinfo is None or not EARLIEST <= at <= LATEST:
+            raise ValueError(text)
+        return at, uuid.UUID(row_id)
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed("分页参数有误", fields=[FieldError(field="cursor", message="分页参数有误")]) from None

@@ -13,6 +13,8 @@ from shared.contracts.common import FieldError
 from shared.errors import ValidationFailed
 
 MAX_LIMIT = 100
+# Submission dates a query may name: wide enough for any real filter, narrow enough for every date sum.
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,16 @@ def _filters(
     cursor: str | None = None,
     limit: int = 20,
 ) -> Filters:
+    problems = []
     if not 1 <= limit <= MAX_LIMIT:
-        raise ValidationFailed(fields=[FieldError(field="limit", message=f"每页条数应为1至{MAX_LIMIT}")])
+        problems.append(FieldError(field="limit", message=f"每页条数应为1至{MAX_LIMIT}"))
+    for field, day in (("submittedFrom", submitted_from), ("submittedTo", submitted_to)):
+        if day is not None and not EARLIEST <= day <= LATEST:
+            problems.append(FieldError(field=field, message=f"日期应在{EARLIEST}至{LATEST}之间"))
+    if submitted_from and submitted_to and submitted_from > submitted_to and not problems:
+        problems.append(FieldError(field="submittedTo", message="结束日期不能早于开始日期"))
+    if problems:
+        raise ValidationFailed(fields=problems)
     return Filters(
         request_no,
         certificate_no,

@@ -235,7 +235,11 @@ def test_errors_keep_their_shape_and_hide_internals(stack, demo: httpx.Client) -
     broken = demo.post(
         "/api/v1/coordination-requests", content=b"{not json", headers={"content-type": "application/json"}
     )
-    assert broken.status_code == 422 and set(broken.json()) == {"code", "message", "fields"}
+    assert (
+        broken.status_code == 400
+        and broken.json()["code"] == "BAD_JSON"
+        and set(broken.json()) == {"code", "message", "fields"}
+    )
     assert demo.get("/api/v1/coordination-requests/not-a-uuid").status_code == 404
     cross_site = demo.post("/api/v1/coordination-requests", json=form(), headers={"origin": "https://evil.example"})
     assert cross_site.status_code == 403 and cross_site.json()["code"] == "FORBIDDEN_ORIGIN"
@@ -253,5 +257,5 @@ def test_probes_and_metrics_of_every_process(stack, demo: httpx.Client) -> None:
     assert 'nats_requests_total{outcome="ok",subject="svc.coordination.create"}' in metrics
     consumed = httpx.get(f"http://127.0.0.1:{stack.health_ports['customs_desk']}/metrics").text
     assert "events_consumed_total" in consumed
-    gateway = httpx.get(stack.gateway_url + "/metrics").text
+    gateway = httpx.get(f"http://127.0.0.1:{stack.health_ports['gateway']}/metrics").text  # internal port only
     assert 'app_name="gateway",method="POST",path="/api/v1/coordination-requests",status_code="201"' in gateway

@@ -17,6 +17,8 @@ class Settings:
     cookie_secure: bool
     allowed_origins: frozenset[str]
     log_level: str
+    health_host: str = "0.0.0.0"
+    health_port: int = 8081
     portal_dir: str = str(Path(__file__).resolve().parent.parent / "portal" / "dist")
 
     @classmethod
@@ -33,6 +35,8 @@ class Settings:
                 o.strip() for o in env.str("ALLOWED_ORIGINS", "-").split(",") if o.strip() not in ("", "-")
             ),
             log_level=env.str("LOG_LEVEL", "INFO"),
+            health_host=env.str("HEALTH_HOST", "0.0.0.0"),
+            health_port=env.int("HEALTH_PORT", 8081),
             portal_dir=env.str("PORTAL_DIR", cls.portal_dir),
         )
         # The gateway never checks captchas itself, but refuses to front a stack configured to accept a fixed one.

@@ -101,10 +101,17 @@ def start(
         launch(name, f"services.{name}", env)
     for name in SERVICES:
         _wait_process(result, name, f"http://127.0.0.1:{result.health_ports[name]}/ready")
+    result.health_ports["gateway"] = free_port()
     launch(
         "gateway",
         "gateway",
-        {**base_env, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(http_port), "NATS_URL": infra.nats_url_for("gateway")},
+        {
+            **base_env,
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": str(http_port),
+            "HEALTH_PORT": str(result.health_ports["gateway"]),
+            "NATS_URL": infra.nats_url_for("gateway"),
+        },
     )
     _wait_process(result, "gateway", result.gateway_url + "/ready")
     return result

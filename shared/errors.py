@@ -11,6 +11,7 @@ class ServiceError(Exception):
     status = 400
     code = "BAD_REQUEST"
     message = "请求有误"
+    retry_after: int | None = None  # seconds; for refusals that end by themselves (429)
 
     def __init__(
         self,
@@ -19,15 +20,19 @@ class ServiceError(Exception):
         code: str | None = None,
         status: int | None = None,
         fields: list[FieldError] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         self.message = message or type(self).message
         self.code = code or type(self).code
         self.status = status or type(self).status
         self.fields = fields or []
+        self.retry_after = retry_after
         super().__init__(self.code)
 
     def to_reply(self) -> ErrorReply:
-        return ErrorReply(status=self.status, code=self.code, message=self.message, fields=self.fields)
+        return ErrorReply(
+            status=self.status, code=self.code, message=self.message, fields=self.fields, retry_after=self.retry_after
+        )
 
     @classmethod
     def from_reply(cls, reply: ErrorReply) -> ServiceError:
@@ -35,7 +40,13 @@ class ServiceError(Exception):
         family = _FAMILIES.get(reply.status, ServiceError)
         if reply.status == 409:
             family = Conflict if reply.code == Conflict.code else InvalidState
-        return family(reply.message, code=reply.code, status=reply.status, fields=list(reply.fields))
+        return family(
+            reply.message,
+            code=reply.code,
+            status=reply.status,
+            fields=list(reply.fields),
+            retry_after=reply.retry_after,
+        )
 
 
 class ValidationFailed(ServiceError):
@@ -62,6 +73,12 @@ class Forbidden(ServiceError):
     status, code, message = 403, "FORBIDDEN", "无权执行该操作"
 
 
+class TooManyRequests(ServiceError):
+    """Throttled; `retry_after` says in how many seconds to try again."""
+
+    status, code, message = 429, "TOO_MANY_REQUESTS", "请求过于频繁，请稍后再试"
+
+
 class Unavailable(ServiceError):
     status, code, message = 503, "SERVICE_UNAVAILABLE", "服务暂不可用，请稍后重试"
 
@@ -75,6 +92,7 @@ _FAMILIES: dict[int, type[ServiceError]] = {
     403: Forbidden,
     404: NotFound,
     422: ValidationFailed,
+    429: TooManyRequests,
     500: InternalError,
     503: Unavailable,
 }

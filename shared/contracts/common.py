@@ -39,6 +39,8 @@ class ErrorReply(Contract):
     code: str
     message: str
     fields: list[FieldError] = []
+    # Seconds after which a refused caller may try again (429); the gateway sends it as Retry-After.
+    retry_after: int | None = None
 
 
 class Empty(Contract):

@@ -10,6 +10,12 @@ SESSION_VERIFY = "svc.identity.session.verify"
 LOGOUT = "svc.identity.logout"
 
 
+class CaptchaRequest(Contract):
+    """Who asks for a captcha: the client's address as the gateway saw it (throttled per address when given)."""
+
+    client_ip: str = ""
+
+
 class Captcha(Contract):
     captcha_id: str
     image_png: bytes

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import secrets
+import unicodedata
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -54,6 +55,11 @@ def _digest(value: str) -> bytes:
     return hashlib.sha256(value.encode()).digest()
 
 
+def _name_key(username: str) -> bytes:
+    """Failures are counted per submitted name as normalised, so other spellings of a name share its count."""
+    return _digest(unicodedata.normalize("NFKC", username).strip().casefold())
+
+
 class Identity:
     def __init__(self, ctx: Context) -> None:
         self.pool = ctx.pool
@@ -95,31 +101,33 @@ class Identity:
             if not await self._check_captcha(conn, cmd.captcha_id, cmd.captcha_code):
                 await self._audit(conn, cmd, None, "CAPTCHA_INVALID")
                 raise CaptchaInvalid()
-            user = await conn.fetchrow(
-                "SELECT id, password_hash, locked_until > now() AS locked FROM users WHERE username = $1",
-                cmd.username,
+            user = await conn.fetchrow("SELECT id, password_hash FROM users WHERE username = $1", cmd.username)
+            user_id = user["id"] if user else None
+            # Every name, existing or not, is treated alike: the attempt is counted before the password is
+            # checked, in one statement, so that however many arrive at once at most MAX_FAILED_ATTEMPTS are
+            # checked. A success clears the count; a failure leaves its attempt counted.
+            name_key = _name_key(cmd.username)
+            counted = await conn.fetchval(
+                "INSERT INTO login_failures AS f (name_key, attempts, expires_at) VALUES ($1, 1, now() + $3::interval)"
+                " ON CONFLICT (name_key) DO UPDATE SET"
+                " attempts = CASE WHEN f.expires_at <= now() THEN 1 ELSE f.attempts + 1 END,"
+                " expires_at = now() + $3::interval"
+                " WHERE f.expires_at <= now() OR f.attempts < $2"
+                " RETURNING attempts",
+                name_key,
+                MAX_FAILED_ATTEMPTS,
+                LOCKOUT,
             )
-            if user is not None and user["locked"]:
-                await self._audit(conn, cmd, user["id"], "LOCKED")
+            if counted is None:
+                await self._audit(conn, cmd, user_id, "LOCKED")
                 raise AccountLocked()
             ok = await asyncio.to_thread(self._verify, user["password_hash"] if user else _DUMMY_HASH, cmd.password)
             if user is None or not ok:
-                if user is not None:
-                    await conn.execute(
-                        "UPDATE users SET failed_attempts = failed_attempts + 1,"
-                        " locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN now() + $3::interval END"
-                        " WHERE id = $1",
-                        user["id"],
-                        MAX_FAILED_ATTEMPTS,
-                        LOCKOUT,
-                    )
-                await self._audit(conn, cmd, user["id"] if user else None, "BAD_CREDENTIALS")
+                await self._audit(conn, cmd, user_id, "BAD_CREDENTIALS")
                 raise LoginFailed()
             token = secrets.token_urlsafe(32)
             async with conn.transaction():
-                await conn.execute(
-                    "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1", user["id"]
-                )
+                await conn.execute("DELETE FROM login_failures WHERE name_key = $1", name_key)
                 await conn.execute(
                     "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, now() + $3::interval)",
                     _digest(token),

@@ -215,8 +215,10 @@ def test_login_refusals_and_logout(stack) -> None:
         json={"username": "demo", "password": "Demo@2026", "captchaId": captcha["captchaId"], "captchaCode": "ZZZZ"},
     )
     assert wrong_captcha.status_code == 400 and wrong_captcha.json()["code"] == "CAPTCHA_INVALID"
+    fresh = client.get("/api/v1/auth/captcha").json()  # the fixed code answers only an issued captcha
     wrong_password = client.post(
-        "/api/v1/auth/login", json={"username": "demo", "password": "nope", "captchaId": "x", "captchaCode": "8888"}
+        "/api/v1/auth/login",
+        json={"username": "demo", "password": "nope", "captchaId": fresh["captchaId"], "captchaCode": "8888"},
     )
     assert wrong_password.status_code == 401 and wrong_password.json()["message"] == "用户名或密码错误"
     assert client.get("/api/v1/me").status_code == 401

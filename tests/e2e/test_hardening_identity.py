@@ -1,5 +1,6 @@
 """Issue 9, identity's holes as an attacker met them: login failures counted atomically and per submitted name,
-whether or not the account exists."""
+whether or not the account exists; the fixed dev code accepted only as the answer to an issued, unspent captcha,
+once."""
 
 from __future__ import annotations
 
@@ -14,11 +15,16 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
+from shared import demo
+from shared.devstack.stack import FIXED_CAPTCHA
+
 pytestmark = pytest.mark.e2e
 
 LOGIN = "/api/v1/auth/login"
+CAPTCHA = "/api/v1/auth/captcha"
 LOCKED = {"code": "ACCOUNT_LOCKED", "message": "登录失败次数过多，账号已锁定，请15分钟后再试", "fields": []}
 FAILED = {"code": "LOGIN_FAILED", "message": "用户名或密码错误", "fields": []}
+CAPTCHA_INVALID = {"code": "CAPTCHA_INVALID", "message": "验证码错误或已过期，请重新输入", "fields": []}
 KNOWN_CODE = "ACDE"  # the answer of the captchas these tests issue straight into the database
 
 
@@ -112,3 +118,25 @@ def test_a_lock_ends_after_fifteen_minutes_and_a_success_clears_the_count(
     for _ in range(5):  # the success started the count afresh: five more tries before a lock
         assert attempt(stack, username, "Wrong@2026") == (401, FAILED)
     assert attempt(stack, username, "Wrong@2026") == (423, LOCKED)
+
+
+# --- 12: the fixed dev code answers only an issued, unspent captcha ---------------------------------------------
+
+
+def test_the_fixed_code_answers_only_an_issued_unspent_captcha_once(stack) -> None:
+    client = httpx.Client(base_url=stack.gateway_url, timeout=30)
+
+    def log_in(captcha_id: str, code: str = FIXED_CAPTCHA) -> tuple[int, dict]:
+        response = client.post(LOGIN, json=body("demo", demo.DEMO_PASSWORD, captcha_id, code))
+        return response.status_code, response.json()
+
+    for made_up in ("dev", "x", str(uuid.uuid4())):
+        assert log_in(made_up) == (400, CAPTCHA_INVALID)
+    issued = client.get(CAPTCHA).json()["captchaId"]
+    assert log_in(issued)[0] == 200
+    assert log_in(issued) == (400, CAPTCHA_INVALID)  # spent
+    expired = issued_captchas(stack, 1)[0]
+    db(stack, "UPDATE captchas SET expires_at = now() - interval '1 second' WHERE id = $1", uuid.UUID(expired))
+    assert log_in(expired) == (400, CAPTCHA_INVALID)
+    # A code that is not ASCII is simply wrong (it used to fail the comparison with a 500).
+    assert log_in(issued_captchas(stack, 1)[0], "验证码") == (400, CAPTCHA_INVALID)

@@ -18,6 +18,7 @@ from argon2 import PasswordHasher
 from services.identity.service import CAPTCHA_ALPHABET
 from shared.contracts import attachment, coordination, identity
 from shared.contracts.common import ErrorReply
+from shared.devstack.stack import FIXED_CAPTCHA
 from tests.support import login
 
 pytestmark = pytest.mark.e2e
@@ -50,9 +51,11 @@ def throwaway_user(stack) -> tuple[str, str]:
 
 
 def attempt(stack, username: str, password: str) -> httpx.Response:
+    # The fixed code answers only a captcha identity issued (issue 9), so each attempt asks for one first.
+    captcha_id = httpx.get(stack.gateway_url + "/api/v1/auth/captcha").json()["captchaId"]
     return httpx.post(
         stack.gateway_url + "/api/v1/auth/login",
-        json={"username": username, "password": password, "captchaId": "x", "captchaCode": "8888"},
+        json={"username": username, "password": password, "captchaId": captcha_id, "captchaCode": FIXED_CAPTCHA},
     )
 
 

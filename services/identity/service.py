@@ -18,11 +18,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from captcha.image import ImageCaptcha
 
 from services.identity import seed
+from services.identity.throttle import SlidingWindowLimit
 from shared.actor_token import ActorSigner, valid_private_key
 from shared.bus import Endpoint
 from shared.contracts import identity as c
 from shared.contracts.common import Actor, Empty
-from shared.errors import ServiceError, Unauthenticated
+from shared.errors import ServiceError, TooManyRequests, Unauthenticated
 from shared.runtime import Context, ServiceDefinition
 from shared.settings import Env, check_fixed_captcha
 
@@ -30,6 +31,11 @@ MAX_FAILED_ATTEMPTS = 5
 LOCKOUT = timedelta(minutes=15)
 CAPTCHA_TTL = timedelta(minutes=5)
 SESSION_MAX_AGE = timedelta(hours=12)
+# Captcha images cost CPU (about 3 ms each): at most this many per client address, and in all, within any window
+# (per replica). A person reloading the login page never meets the limit; an office behind one address rarely.
+CAPTCHAS_PER_ADDRESS = 20
+CAPTCHAS_OVERALL = 200
+CAPTCHA_WINDOW_SECONDS = 10
 # Letters and digits that cannot be mistaken for one another.
 CAPTCHA_ALPHABET = "ACDEFHJKLMNPRTUVWXY345679"
 
@@ -66,13 +72,19 @@ class Identity:
         self.fixed_captcha: str | None = ctx.extras["captcha_fixed_code"]
         self.idle = timedelta(minutes=ctx.extras["session_idle_minutes"])
         self.signer = ActorSigner(ctx.extras["actor_signing_key"])
+        self.captcha_limit = SlidingWindowLimit(CAPTCHAS_PER_ADDRESS, CAPTCHAS_OVERALL, CAPTCHA_WINDOW_SECONDS)
 
-    async def create_captcha(self, _: Empty) -> c.Captcha:
+    async def create_captcha(self, cmd: c.CaptchaRequest) -> c.Captcha:
+        wait = self.captcha_limit.take(cmd.client_ip)  # before any work
+        if wait:
+            raise TooManyRequests(retry_after=wait)
         code = "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(4))
         captcha_id = uuid.uuid4()
         png = await asyncio.to_thread(lambda: _image.generate(code).getvalue())
         async with self.pool.acquire() as conn:
-            await conn.execute("DELETE FROM captchas WHERE expires_at < now() - interval '1 hour'")
+            # Purged here, where they are made: at most the throttle's rate, each an index range of a few rows.
+            await conn.execute("DELETE FROM captchas WHERE expires_at < now()")
+            await conn.execute("DELETE FROM login_failures WHERE expires_at < now()")
             await conn.execute(
                 "INSERT INTO captchas (id, code_hash, expires_at) VALUES ($1, $2, now() + $3::interval)",
                 captcha_id,
@@ -216,7 +228,7 @@ def configure(env: Env, extras: dict[str, Any]) -> None:
 def endpoints(ctx: Context) -> list[Endpoint]:
     svc = Identity(ctx)
     return [
-        Endpoint(c.CAPTCHA_CREATE, Empty, svc.create_captcha),
+        Endpoint(c.CAPTCHA_CREATE, c.CaptchaRequest, svc.create_captcha),
         Endpoint(c.LOGIN, c.LoginCommand, svc.login),
         Endpoint(c.SESSION_VERIFY, c.SessionToken, svc.verify_session),
         Endpoint(c.LOGOUT, c.SessionToken, svc.logout),

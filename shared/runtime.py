@@ -59,6 +59,8 @@ class ServiceDefinition:
     configure: Callable[[Env, dict[str, Any]], None] = lambda env, extras: None
     start: Callable[[Context], Awaitable[None]] | None = None
     background: Callable[[Context], list[Awaitable[None]]] = lambda ctx: []
+    # The service's own dependencies for /ready beyond the database and NATS (e.g. attachment's S3).
+    ready: Callable[[Context], Awaitable[bool]] | None = None
 
 
 def run(definition: ServiceDefinition) -> None:
@@ -91,6 +93,8 @@ async def _main(d: ServiceDefinition) -> None:
 
     async def is_ready() -> bool:
         if not ready or not ctx.nc.is_connected:
+            return False
+        if d.ready is not None and not await d.ready(ctx):
             return False
         async with ctx.pool.acquire(timeout=2) as conn:
             return await conn.fetchval("SELECT true")

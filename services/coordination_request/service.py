@@ -32,7 +32,7 @@ from shared.contracts.events import (
     RequestUpdated,
     RequestWithdrawn,
 )
-from shared.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
+from shared.errors import Conflict, Forbidden, InvalidState, NotFound, ServiceError, ValidationFailed
 from shared.paging import decode_cursor, encode_cursor
 from shared.runtime import Context, ServiceDefinition
 
@@ -41,12 +41,16 @@ MAX_PAGE = 100
 COLUMNS = (
     "id, request_no, credit_code, enterprise_name, proof_type, import_country, import_port, certificate_no,"
     " agreement_code, export_declaration_no, import_declaration_no, reason, status, status_reason, version,"
-    " created_at, updated_at, submitted_at, outcome, reply, attachments_revision"
+    " created_at, updated_at, submitted_at, outcome, reply, attachments_revision, damaged_attachments"
 )
 
 
 class RequestNotFound(NotFound):
     code, message = "REQUEST_NOT_FOUND", "协调申请不存在"
+
+
+class AttachmentDamaged(ServiceError):
+    status, code, message = 422, "ATTACHMENT_DAMAGED", "附件已损坏，请删除后重新上传"
 
 
 def _tenant(actor: Actor) -> str:
@@ -228,6 +232,8 @@ class Requests:
             current = await self._locked(conn, tenant, cmd.request_id, cmd.version)
             if cmd.attachments_revision is not None and cmd.attachments_revision != current["attachments_revision"]:
                 raise Conflict("附件已变更，请刷新后重新提交", code="ATTACHMENTS_CHANGED")
+            if current["damaged_attachments"] > 0:
+                raise AttachmentDamaged()
             row = await self._apply(
                 conn, current, self._move(current, Action.SUBMIT), Action.SUBMIT, cmd.actor.display_name
             )
@@ -260,10 +266,22 @@ class Requests:
             if Status(current["status"]) not in domain.EDITABLE:
                 raise InvalidState("当前状态不允许变更附件", code="ATTACHMENTS_FROZEN")
             revision = await conn.fetchval(
-                "UPDATE coordination_requests SET attachments_revision = attachments_revision + 1 WHERE id = $1"
-                " RETURNING attachments_revision",
+                "UPDATE coordination_requests SET attachments_revision = attachments_revision + 1,"
+                " damaged_attachments = coalesce($2, damaged_attachments) WHERE id = $1 RETURNING attachments_revision",
                 current["id"],
+                cmd.damaged,
             )
+        return c.AttachmentsRevision(attachments_revision=revision)
+
+    async def attachments_damaged(self, cmd: c.AttachmentsDamaged) -> c.AttachmentsRevision:
+        """The attachment service's count of damaged files, in any status (an officer's download may find one)."""
+        revision = await self.pool.fetchval(
+            "UPDATE coordination_requests SET damaged_attachments = $2 WHERE id = $1 RETURNING attachments_revision",
+            self._parse_id(cmd.request_id),
+            max(cmd.damaged, 0),
+        )
+        if revision is None:
+            raise RequestNotFound()
         return c.AttachmentsRevision(attachments_revision=revision)
 
     async def delete(self, cmd: c.TransitionCommand) -> c.Deleted:
@@ -553,6 +571,7 @@ def endpoints(ctx: Context) -> list[bus.Endpoint]:
         bus.Endpoint(c.WITHDRAW, c.TransitionCommand, svc.withdraw),
         bus.Endpoint(c.DELETE, c.TransitionCommand, svc.delete),
         bus.Endpoint(c.ATTACHMENTS_CHANGED, c.AttachmentsChanged, svc.attachments_changed),
+        bus.Endpoint(c.ATTACHMENTS_DAMAGED, c.AttachmentsDamaged, svc.attachments_damaged),
     ]
 
 

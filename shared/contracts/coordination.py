@@ -14,6 +14,7 @@ SUBMIT = "svc.coordination.submit"
 WITHDRAW = "svc.coordination.withdraw"
 DELETE = "svc.coordination.delete"
 ATTACHMENTS_CHANGED = "svc.coordination.attachments.changed"
+ATTACHMENTS_DAMAGED = "svc.coordination.attachments.damaged"
 
 
 # The statuses of SPEC §5 as users read them.
@@ -72,6 +73,16 @@ class AttachmentsChanged(Contract):
 
     actor: Actor
     request_id: str
+    # How many of the application's files are flagged damaged once this change commits; None: not told.
+    damaged: int | None = None
+
+
+class AttachmentsDamaged(Contract):
+    """Sent by the attachment service whenever it flags a file (integrity check failed, object missing), in any
+    status: how many of the application's files are damaged now. A submit is refused while any is."""
+
+    request_id: str
+    damaged: int
 
 
 class AttachmentsRevision(Contract):

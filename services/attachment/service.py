@@ -18,6 +18,7 @@ from minio import Minio
 from minio.error import S3Error
 
 from services.attachment import filetype, scanner
+from services.attachment.storage import Storage, StorageUnavailable, http, is_outage
 from shared import bus, outbox
 from shared.contracts import attachment as c
 from shared.contracts import coordination
@@ -30,6 +31,7 @@ from shared.settings import Env
 log = logging.getLogger(__name__)
 RECONCILE_LOCK = 7_305_118_101
 COLUMNS = "id, request_id, filename, content_type, size, sha256, created_at, s3_key"
+DAMAGED = "(integrity_failed_at IS NOT NULL OR object_missing_at IS NOT NULL)"
 
 
 class AttachmentNotFound(NotFound):
@@ -60,6 +62,20 @@ class VirusFound(ServiceError):
     status, code, message = 422, "VIRUS_FOUND", "文件未通过病毒检查，不能上传"
 
 
+class TooManyFiles(ServiceError):
+    status, code = 422, "ATTACHMENT_LIMIT_COUNT"
+    message = f"每个申请最多上传{c.MAX_FILES_PER_REQUEST}个附件"
+
+
+class TooManyBytes(ServiceError):
+    status, code = 422, "ATTACHMENT_LIMIT_SIZE"
+    message = f"每个申请的附件总大小不能超过{c.MAX_TOTAL_BYTES_PER_REQUEST // (1024 * 1024)}M"
+
+
+class RequestNotFound(NotFound):
+    code, message = "REQUEST_NOT_FOUND", "协调申请不存在"
+
+
 def clean_filename(name: str) -> str:
     """Display name only: drop path parts and control characters, keep Unicode, limit the length."""
     name = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")[-1]
@@ -86,7 +102,8 @@ class Attachments:
     def __init__(self, ctx: Context) -> None:
         self.pool = ctx.pool
         self.nc = ctx.nc
-        self.s3: Minio = ctx.extras["s3"]
+        self.storage: Storage = ctx.extras["storage"]
+        self.s3: Minio = self.storage.client
         self.bucket: str = ctx.extras["s3_bucket"]
         self.clamd: str | None = ctx.extras["clamd_address"]
         self.orphan_grace: int = ctx.extras["orphan_grace_seconds"]
@@ -114,12 +131,15 @@ class Attachments:
         request = await self._request(cmd.actor, cmd.request_id)
         if not request.editable:
             raise InvalidState("当前状态不允许上传附件")
+        request_id = uuid.UUID(request.id)
+        async with self.pool.acquire() as conn:
+            await self._check_room(conn, request_id, len(cmd.content))  # early: no scan or S3 for a refusal
         await self._scan(cmd.content)
         attachment_id = uuid.uuid4()
         key = f"{request.credit_code}/{request.id}/{attachment_id}"
         digest = hashlib.sha256(cmd.content).hexdigest()
         # Object first: a crash after it leaves an orphan object (swept later), never a row without bytes.
-        await asyncio.to_thread(
+        await self.storage.call(
             self.s3.put_object,
             self.bucket,
             key,
@@ -130,51 +150,117 @@ class Attachments:
         )
         filename = clean_filename(cmd.filename)
         async with self.pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "INSERT INTO attachments (id, request_id, credit_code, filename, content_type, size, sha256,"
-                f" s3_key, created_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING {COLUMNS}",
-                attachment_id,
-                uuid.UUID(request.id),
-                request.credit_code,
-                filename,
-                content_type,
-                len(cmd.content),
-                digest,
-                key,
-                cmd.actor.user_id,
-            )
-            await outbox.record(
-                conn,
-                outbox.new_event(
-                    AttachmentAdded,
-                    attachment_id=str(attachment_id),
-                    request_id=request.id,
-                    credit_code=request.credit_code,
-                    filename=filename,
-                    size=len(cmd.content),
-                    sha256=digest,
-                ),
-            )
             try:
-                await self._confirm_change(cmd.actor, request.id)
+                row = await self._insert(conn, cmd, request, attachment_id, key, filename, content_type, digest)
             except ServiceError:
-                # Submitted meanwhile: this file is not part of it. Nothing is committed; drop the object now.
-                await asyncio.to_thread(self.s3.remove_object, self.bucket, key)
+                # Refused (limits, or submitted meanwhile): nothing is committed; drop the object now.
+                await self.storage.remove_quietly(key)
                 raise
         return _info(row)
 
-    async def _confirm_change(self, actor: Actor, request_id: str) -> None:
+    async def _insert(
+        self,
+        conn: asyncpg.Connection,
+        cmd: c.UploadCommand,
+        request: coordination.CoordinationRequest,
+        attachment_id: uuid.UUID,
+        key: str,
+        filename: str,
+        content_type: str,
+        digest: str,
+    ) -> asyncpg.Record:
+        """The row, its event and coordination-request's confirmation, in the caller's transaction. The
+        application's lock makes the limits hold for concurrent uploads: each counts what the others committed."""
+        request_id = uuid.UUID(request.id)
+        await self._lock(conn, request_id)
+        await self._check_room(conn, request_id, len(cmd.content))
+        row = await conn.fetchrow(
+            "INSERT INTO attachments (id, request_id, credit_code, filename, content_type, size, sha256,"
+            f" s3_key, created_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING {COLUMNS}",
+            attachment_id,
+            request_id,
+            request.credit_code,
+            filename,
+            content_type,
+            len(cmd.content),
+            digest,
+            key,
+            cmd.actor.user_id,
+        )
+        await outbox.record(
+            conn,
+            outbox.new_event(
+                AttachmentAdded,
+                attachment_id=str(attachment_id),
+                request_id=request.id,
+                credit_code=request.credit_code,
+                filename=filename,
+                size=len(cmd.content),
+                sha256=digest,
+            ),
+        )
+        await self._confirm_change(conn, cmd.actor, request_id)
+        return row
+
+    @staticmethod
+    async def _lock(conn: asyncpg.Connection, request_id: uuid.UUID) -> None:
+        """The application's files, locked until the transaction ends (uploads, deletes, damage reports)."""
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", int.from_bytes(request_id.bytes[:8], "big", signed=True))
+
+    @staticmethod
+    async def _check_room(conn: asyncpg.Connection, request_id: uuid.UUID, size: int) -> None:
+        files, total = await conn.fetchrow(
+            "SELECT count(*), coalesce(sum(size), 0) FROM attachments WHERE request_id = $1 AND deleted_at IS NULL",
+            request_id,
+        )
+        if files + 1 > c.MAX_FILES_PER_REQUEST:
+            raise TooManyFiles()
+        if total + size > c.MAX_TOTAL_BYTES_PER_REQUEST:
+            raise TooManyBytes()
+
+    @staticmethod
+    async def _damaged(conn: asyncpg.Connection, request_id: uuid.UUID) -> int:
+        return await conn.fetchval(
+            f"SELECT count(*) FROM attachments WHERE request_id = $1 AND deleted_at IS NULL AND {DAMAGED}", request_id
+        )
+
+    async def _confirm_change(self, conn: asyncpg.Connection, actor: Actor, request_id: uuid.UUID) -> None:
         """Asked inside our transaction, before it commits: the application must still be editable, and its
-        attachment revision moves on, so a submit that checked the files before this change is refused."""
+        attachment revision moves on, so a submit that checked the files before this change is refused. It is
+        told how many files are damaged, so a submit is refused while one is."""
         try:
             await bus.call(
                 self.nc,
                 coordination.ATTACHMENTS_CHANGED,
-                coordination.AttachmentsChanged(actor=actor, request_id=request_id),
+                coordination.AttachmentsChanged(
+                    actor=actor, request_id=str(request_id), damaged=await self._damaged(conn, request_id)
+                ),
                 coordination.AttachmentsRevision,
             )
         except InvalidState:
             raise InvalidState("当前状态不允许变更附件") from None
+
+    async def _report_damage(self, request_id: uuid.UUID) -> None:
+        """Tells coordination-request how many of the application's files are damaged, in any status. Best
+        effort: the reconciler tells it again on every pass."""
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await self._lock(conn, request_id)
+                await bus.call(
+                    self.nc,
+                    coordination.ATTACHMENTS_DAMAGED,
+                    coordination.AttachmentsDamaged(
+                        request_id=str(request_id), damaged=await self._damaged(conn, request_id)
+                    ),
+                    coordination.AttachmentsRevision,
+                )
+        except NotFound:
+            pass  # the application is gone
+        except Exception as exc:
+            log.warning(
+                "damaged attachments not reported; the reconciler will",
+                extra={"fields": {"requestId": str(request_id), "error": type(exc).__name__}},
+            )
 
     async def _scan(self, content: bytes) -> None:
         if not self.clamd:
@@ -189,33 +275,45 @@ class Attachments:
             raise VirusFound()
 
     async def list(self, q: c.ListAttachments) -> c.AttachmentList:
-        if q.actor.role != "OFFICER":
-            await self._request(q.actor, q.request_id)  # another enterprise's application: 404, as if absent
+        # Another enterprise's application, or (for officers) one never submitted to customs: 404, as if absent.
+        await self._visible(q.actor, q.request_id)
         rows = await self._scoped(q.actor, "request_id = $1", self._uuid(q.request_id))
         return c.AttachmentList(items=[_info(r) for r in rows])
 
+    async def _visible(self, actor: Actor, request_id: str) -> None:
+        request = await self._request(actor, request_id)
+        if actor.role == "OFFICER" and request.submitted_at is None:
+            # Customs sees an application once it was submitted to it, as the case detail does.
+            raise RequestNotFound()
+
     async def download(self, ref: c.AttachmentRef) -> c.AttachmentContent:
+        if ref.actor.role == "OFFICER":
+            try:
+                await self._visible(ref.actor, ref.request_id)
+            except NotFound:
+                raise AttachmentNotFound() from None
         rows = await self._scoped(
             ref.actor, "request_id = $1 AND id = $2", self._uuid(ref.request_id), self._uuid(ref.attachment_id)
         )
         if not rows:
             raise AttachmentNotFound()
         row = rows[0]
-        content = await asyncio.to_thread(self._read, row["s3_key"])
+        content = await self.storage.call(self._read, row["s3_key"])
         if content is None:
-            await self._flag(row["id"], "object_missing_at")
+            await self._flag(row, "object_missing_at")
             raise AttachmentMissing()
         if hashlib.sha256(content).hexdigest() != row["sha256"]:
             # Never serve bytes that are not what was uploaded; flag the row and tell operations.
-            await self._flag(row["id"], "integrity_failed_at")
             log.error("attachment failed its integrity check", extra={"fields": {"attachmentId": str(row["id"])}})
+            await self._flag(row, "integrity_failed_at")
             raise IntegrityError()
         return c.AttachmentContent(info=_info(row), content=content)
 
-    async def _flag(self, attachment_id: uuid.UUID, column: str) -> None:
+    async def _flag(self, row: asyncpg.Record, column: str) -> None:
         await self.pool.execute(
-            f"UPDATE attachments SET {column} = now() WHERE id = $1 AND {column} IS NULL", attachment_id
+            f"UPDATE attachments SET {column} = now() WHERE id = $1 AND {column} IS NULL", row["id"]
         )
+        await self._report_damage(row["request_id"])
 
     async def delete(self, ref: c.AttachmentRef) -> c.AttachmentInfo:
         if ref.actor.role != "ENTERPRISE":
@@ -224,6 +322,7 @@ class Attachments:
         if not request.editable:
             raise InvalidState("当前状态不允许删除附件")
         async with self.pool.acquire() as conn, conn.transaction():
+            await self._lock(conn, uuid.UUID(request.id))
             row = await conn.fetchrow(
                 f"UPDATE attachments SET deleted_at = now() WHERE id = $1 AND request_id = $2 AND credit_code = $3"
                 f" AND deleted_at IS NULL RETURNING {COLUMNS}",
@@ -242,9 +341,9 @@ class Attachments:
                     credit_code=request.credit_code,
                 ),
             )
-            await self._confirm_change(ref.actor, request.id)
+            await self._confirm_change(conn, ref.actor, uuid.UUID(request.id))
         # After the commit: a failure here leaves an orphan object for the sweeper, never a row without bytes.
-        await asyncio.to_thread(self.s3.remove_object, self.bucket, row["s3_key"])
+        await self.storage.remove_quietly(row["s3_key"])
         return _info(row)
 
     async def on_request_deleted(self, conn: asyncpg.Connection, event: RequestDeleted) -> None:
@@ -264,8 +363,9 @@ class Attachments:
                     credit_code=event.credit_code,
                 ),
             )
-            # Removing an object is idempotent: if the commit fails the event is redelivered and retried.
-            await asyncio.to_thread(self.s3.remove_object, self.bucket, row["s3_key"])
+            # Best effort (S3 may be down): an object left behind belongs to no live row, so the reconciler
+            # sweeps it; the event is not retried, or parked, for that.
+            await self.storage.remove_quietly(row["s3_key"])
 
     async def reconcile(self, _: Empty) -> c.ReconcileReport:
         """Remove objects no live row refers to (older than the grace period); flag rows whose object is gone."""
@@ -274,7 +374,7 @@ class Attachments:
                 return c.ReconcileReport(objects_checked=0, orphans_removed=0, missing_flagged=0, skipped=True)
             try:
                 started = datetime.now(UTC)
-                objects = await asyncio.to_thread(self._list_objects)
+                objects = await self.storage.call(self._list_objects)
                 live = {
                     r["s3_key"]
                     for r in await conn.fetch(
@@ -284,7 +384,7 @@ class Attachments:
                 cutoff = started - timedelta(seconds=self.orphan_grace)
                 orphans = [key for key, modified in objects.items() if key not in live and modified < cutoff]
                 for key in orphans:
-                    await asyncio.to_thread(self.s3.remove_object, self.bucket, key)
+                    await self.storage.call(self.s3.remove_object, self.bucket, key)
                 missing = await conn.fetch(
                     "UPDATE attachments SET object_missing_at = now() WHERE s3_key = ANY($1::text[])"
                     " AND object_missing_at IS NULL RETURNING id",
@@ -292,8 +392,14 @@ class Attachments:
                 )
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1)", RECONCILE_LOCK)
+            # Every application with a damaged file, told again: a report lost earlier is made good here.
+            damaged = await conn.fetch(
+                f"SELECT DISTINCT request_id FROM attachments WHERE deleted_at IS NULL AND {DAMAGED}"
+            )
         for row in missing:
             log.error("attachment object missing", extra={"fields": {"attachmentId": str(row["id"])}})
+        for row in damaged:
+            await self._report_damage(row["request_id"])
         report = c.ReconcileReport(
             objects_checked=len(objects), orphans_removed=len(orphans), missing_flagged=len(missing)
         )
@@ -308,6 +414,8 @@ class Attachments:
             await asyncio.sleep(self.reconcile_interval)
             try:
                 await self.reconcile(Empty())
+            except StorageUnavailable:
+                log.warning("reconciliation skipped: S3 unavailable; will retry")
             except Exception:
                 log.exception("reconciliation failed; will retry")
 
@@ -355,19 +463,35 @@ def configure(env: Env, extras: dict[str, Any]) -> None:
 
 async def start(ctx: Context) -> None:
     x = ctx.extras
-    x["s3"] = Minio(
-        x["s3_endpoint"], access_key=x["s3_access_key"], secret_key=x["s3_secret_key"], secure=x["s3_secure"]
-    )
+
+    def client(**timeouts: Any) -> Minio:
+        return Minio(
+            x["s3_endpoint"],
+            access_key=x["s3_access_key"],
+            secret_key=x["s3_secret_key"],
+            secure=x["s3_secure"],
+            http_client=http(**timeouts),
+        )
+
+    x["s3"] = client()
+    x["storage"] = Storage(x["s3"], probe=client(connect=1.0, read=2.0, retries=False), bucket=x["s3_bucket"])
     for _ in range(60):
         try:
             if not await asyncio.to_thread(x["s3"].bucket_exists, x["s3_bucket"]):
                 await asyncio.to_thread(x["s3"].make_bucket, x["s3_bucket"])
             return
-        except (S3Error, OSError) as exc:
+        except Exception as exc:
             if isinstance(exc, S3Error) and exc.code == "BucketAlreadyOwnedByYou":
                 return
+            if not (isinstance(exc, OSError) or is_outage(exc)):
+                raise
             await asyncio.sleep(0.5)
     raise SystemExit("attachment: S3 not reachable")
+
+
+async def _s3_ready(ctx: Context) -> bool:
+    """Not ready while S3 does not answer: the probe's last word (it runs every few seconds)."""
+    return ctx.extras["storage"].available
 
 
 def _service(ctx: Context) -> Attachments:
@@ -392,5 +516,6 @@ definition = ServiceDefinition(
     consumers=lambda ctx: {RequestDeleted: _service(ctx).on_request_deleted},
     configure=configure,
     start=start,
-    background=lambda ctx: [_service(ctx).reconcile_forever()],
+    background=lambda ctx: [_service(ctx).reconcile_forever(), ctx.extras["storage"].watch()],
+    ready=_s3_ready,
 )

@@ -12,6 +12,9 @@ DOWNLOAD = "svc.attachment.download"
 DELETE = "svc.attachment.delete"
 
 MAX_BYTES = 4 * 1024 * 1024
+# Per application, counting the files not deleted; enforced inside the upload's transaction.
+MAX_FILES_PER_REQUEST = 30
+MAX_TOTAL_BYTES_PER_REQUEST = 100 * 1024 * 1024
 
 
 class UploadCommand(Contract):

@@ -43,7 +43,8 @@ def service_error(request: Request, exc: ServiceError) -> Response:
             }
         },
     )
-    return Response(error_body(exc.code, exc.message, fields), status_code=exc.status)
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    return Response(error_body(exc.code, exc.message, fields), status_code=exc.status, headers=headers)
 
 
 def http_error(request: Request, exc: HTTPException) -> Response:

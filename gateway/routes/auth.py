@@ -36,7 +36,10 @@ def me_body(actor: Actor) -> dict:
 
 @get("/api/v1/auth/captcha", summary="New image captcha (id + PNG)")
 async def captcha(request: Request) -> Response:
-    result = await call(request, identity.CAPTCHA_CREATE, Empty(), identity.Captcha)
+    client_ip = request.client.host if request.client else ""
+    result = await call(
+        request, identity.CAPTCHA_CREATE, identity.CaptchaRequest(client_ip=client_ip), identity.Captcha
+    )
     body = {
         "captchaId": result.captcha_id,
         "image": "data:image/png;base64," + base64.b64encode(result.image_png).decode(),

@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format bench clean-data portal screenshots api-types
+.PHONY: help run test lint audit format bench clean-data portal screenshots api-types
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -25,8 +25,13 @@ test: portal ## Run the whole test suite: the portal's Vitest tests, then pytest
 	$(PY) -m shared.devstack.portal test
 	$(PY) -m pytest
 
-lint: portal ## Static checks (ruff; the portal's TypeScript is checked by its build)
+lint: portal ## Static checks: ruff, bandit (no high-severity finding); the portal's TypeScript is checked by its build
 	$(PY) -m ruff check .
+	$(VENV)/bin/bandit -q -r services gateway shared -lll
+
+audit: $(STAMP) ## Known vulnerabilities of the pinned dependencies (needs PyPI's JSON API and npm's audit endpoint)
+	$(VENV)/bin/pip-audit --progress-spinner off -r requirements.txt
+	cd portal && PATH="$(abspath $(VENV))/bin:$$PATH" npm audit --omit=dev
 
 format: $(STAMP) ## Format the code
 	$(PY) -m ruff format .

@@ -1,0 +1,47 @@
+"""Who may call each route of the public API, declared in one place.
+
+The handlers enforce it (`current_actor`, `enterprise_actor`, `officer_actor`, and every service scopes its
+queries to the actor's enterprise); tests/e2e/test_access_matrix.py tries every route of the OpenAPI document
+as anonymous, enterprise A, enterprise B and an officer against this table, and fails for a route missing here.
+"""
+
+from __future__ import annotations
+
+PUBLIC = "public"  # anyone, logged in or not
+SIGNED_IN = "signed-in"  # any logged-in user; an enterprise sees only its own data (404 for another's)
+ENTERPRISE = "enterprise"  # enterprise users only, their own data only; officers get 403
+OFFICER = "officer"  # customs officers only; enterprise users get 403
+
+R = "/api/v1/coordination-requests"
+C = "/api/v1/customs/coordination-requests"
+
+POLICY: dict[tuple[str, str], str] = {
+    ("GET", "/api/v1/auth/captcha"): PUBLIC,
+    ("POST", "/api/v1/auth/login"): PUBLIC,
+    ("POST", "/api/v1/auth/logout"): PUBLIC,
+    ("GET", "/api/v1/me"): SIGNED_IN,
+    ("POST", "/api/v1/me/password"): SIGNED_IN,
+    ("GET", "/api/v1/reference/agreements"): PUBLIC,
+    ("GET", "/api/v1/reference/proof-types"): PUBLIC,
+    ("GET", "/api/v1/reference/countries"): SIGNED_IN,
+    ("GET", "/api/v1/reference/ports"): SIGNED_IN,
+    ("GET", "/api/v1/certificates/lookup"): SIGNED_IN,
+    ("GET", "/api/v1/export-declaration-links"): ENTERPRISE,
+    ("POST", "/api/v1/export-declaration-links"): ENTERPRISE,
+    ("GET", R): ENTERPRISE,
+    ("POST", R): ENTERPRISE,
+    ("GET", R + "/{request_id}"): ENTERPRISE,
+    ("PUT", R + "/{request_id}"): ENTERPRISE,
+    ("DELETE", R + "/{request_id}"): ENTERPRISE,
+    ("POST", R + "/{request_id}/submit"): ENTERPRISE,
+    ("POST", R + "/{request_id}/withdraw"): ENTERPRISE,
+    ("POST", R + "/{request_id}/attachments"): ENTERPRISE,
+    ("DELETE", R + "/{request_id}/attachments/{attachment_id}"): ENTERPRISE,
+    ("GET", R + "/{request_id}/attachments"): SIGNED_IN,  # officers read the files of submitted applications
+    ("GET", R + "/{request_id}/attachments/{attachment_id}"): SIGNED_IN,
+    ("GET", C): OFFICER,
+    ("GET", C + "/{request_id}"): OFFICER,
+    ("POST", C + "/{request_id}/accept"): OFFICER,
+    ("POST", C + "/{request_id}/return"): OFFICER,
+    ("POST", C + "/{request_id}/conclude"): OFFICER,
+}

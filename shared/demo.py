@@ -42,6 +42,19 @@ USERS = (
     DemoUser("officer", "Officer@2026", "王海关", "OFFICER", None),
 )
 
+
+@dataclass(frozen=True)
+class DemoCard:
+    """A card (卡介质) whose SM2 key is derived from `key_seed`: published here, so for demos and tests only."""
+
+    card_no: str
+    username: str
+    pin: str
+    key_seed: bytes
+
+
+CARDS = (DemoCard("8800000000001", "demo", "123456", b"xianghui demo card 8800000000001"),)
+
 CERTIFICATES = (
     DemoCertificate("CUSTOMS_CO", "K2631000000001", HUAMAO, "22", "JP", ("310120260000123456",)),
     DemoCertificate("CUSTOMS_CO", "K2631000000002", HUAMAO, "02", "VN", ()),

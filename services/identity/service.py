@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from captcha.image import ImageCaptcha
 
-from services.identity import seed
+from services.identity import accounts, passwords, seed
 from services.identity.throttle import SlidingWindowLimit
 from shared.actor_token import ActorSigner, valid_private_key
 from shared.bus import Endpoint
@@ -39,7 +38,7 @@ CAPTCHA_WINDOW_SECONDS = 10
 # Letters and digits that cannot be mistaken for one another.
 CAPTCHA_ALPHABET = "ACDEFHJKLMNPRTUVWXY345679"
 
-hasher = PasswordHasher()  # argon2id
+hasher = passwords.hasher  # argon2id, shared with the password change and the admin command
 _image = ImageCaptcha(width=120, height=44)
 # Verified against when the user does not exist, so timing does not reveal which usernames exist.
 _DUMMY_HASH = hasher.hash(secrets.token_hex(16))
@@ -55,6 +54,10 @@ class CaptchaInvalid(ServiceError):
 
 class AccountLocked(ServiceError):
     status, code, message = 423, "ACCOUNT_LOCKED", "登录失败次数过多，账号已锁定，请15分钟后再试"
+
+
+class AccountDisabled(ServiceError):
+    status, code, message = 403, "ACCOUNT_DISABLED", "账号已停用，请联系管理员"
 
 
 def _digest(value: str) -> bytes:
@@ -116,7 +119,9 @@ class Identity:
             if not await self._check_captcha(conn, cmd.captcha_id, cmd.captcha_code):
                 await self._audit(conn, cmd, None, "CAPTCHA_INVALID")
                 raise CaptchaInvalid()
-            user = await conn.fetchrow("SELECT id, password_hash FROM users WHERE username = $1", cmd.username)
+            user = await conn.fetchrow(
+                "SELECT id, password_hash, disabled_at FROM users WHERE username = $1", cmd.username
+            )
             user_id = user["id"] if user else None
             # Every name, existing or not, is treated alike: the attempt is counted before the password is
             # checked, in one statement, so that however many arrive at once at most MAX_FAILED_ATTEMPTS are
@@ -140,6 +145,9 @@ class Identity:
             if user is None or not ok:
                 await self._audit(conn, cmd, user_id, "BAD_CREDENTIALS")
                 raise LoginFailed()
+            if user["disabled_at"] is not None:  # told only to whoever knows the password
+                await self._audit(conn, cmd, user_id, "DISABLED")
+                raise AccountDisabled()
             token = secrets.token_urlsafe(32)
             async with conn.transaction():
                 await conn.execute("DELETE FROM login_failures WHERE name_key = $1", name_key)
@@ -166,7 +174,9 @@ class Identity:
         async with self.pool.acquire() as conn:
             user_id = await conn.fetchval(
                 "UPDATE sessions SET last_seen_at = now() WHERE token_hash = $1 AND revoked_at IS NULL"
-                " AND expires_at > now() AND last_seen_at > now() - $2::interval RETURNING user_id",
+                " AND expires_at > now() AND last_seen_at > now() - $2::interval"
+                " AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND u.disabled_at IS NOT NULL)"
+                " RETURNING user_id",
                 _digest(cmd.token),
                 self.idle,
             )
@@ -232,6 +242,7 @@ def endpoints(ctx: Context) -> list[Endpoint]:
         Endpoint(c.LOGIN, c.LoginCommand, svc.login),
         Endpoint(c.SESSION_VERIFY, c.SessionToken, svc.verify_session),
         Endpoint(c.LOGOUT, c.SessionToken, svc.logout),
+        *accounts.endpoints(ctx),
     ]
 
 

@@ -8,6 +8,7 @@ CAPTCHA_CREATE = "svc.identity.captcha.create"
 LOGIN = "svc.identity.login"
 SESSION_VERIFY = "svc.identity.session.verify"
 LOGOUT = "svc.identity.logout"
+PASSWORD_CHANGE = "svc.identity.password.change"  # noqa: S105 (a subject)
 
 
 class CaptchaRequest(Contract):
@@ -37,3 +38,15 @@ class Session(Contract):
 
 class SessionToken(Contract):
     token: str
+
+
+class PasswordChange(Contract):
+    """The logged-in user (by session token) changes their password; the other sessions of that user end."""
+
+    token: str
+    old_password: str
+    new_password: str
+
+
+class PasswordChanged(Contract):
+    sessions_ended: int

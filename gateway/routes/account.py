@@ -1,0 +1,36 @@
+"""The logged-in user's own account: 修改密码."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Request, Response, post
+
+from gateway.deps import SESSION_COOKIE, call, decode_body
+from shared.contracts import identity
+from shared.errors import Unauthenticated
+
+
+class PasswordIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    old_password: str = ""
+    new_password: str = ""
+
+
+@post(
+    "/api/v1/me/password",
+    summary="修改密码: the old password and a new one that meets the policy; the user's other sessions end",
+)
+async def change_password(request: Request) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise Unauthenticated()
+    body = await decode_body(request, PasswordIn)
+    changed = await call(
+        request,
+        identity.PASSWORD_CHANGE,
+        identity.PasswordChange(token=token, old_password=body.old_password, new_password=body.new_password),
+        identity.PasswordChanged,
+    )
+    return Response({"message": "密码修改成功", "sessionsEnded": changed.sessions_ended}, status_code=200)
+
+
+routes = [change_password]

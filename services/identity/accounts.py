@@ -1,0 +1,76 @@
+"""The logged-in user's own account: changing the password (the other sessions of that user end, this one stays)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import timedelta
+
+from services.identity import passwords
+from shared.bus import Endpoint
+from shared.contracts import identity as c
+from shared.contracts.common import FieldError
+from shared.errors import Conflict, Unauthenticated, ValidationFailed
+from shared.runtime import Context
+
+WRONG_OLD_PASSWORD = "原密码错误"  # noqa: S105 (a message)
+OLD_PASSWORD_REQUIRED = "请输入原密码"  # noqa: S105 (a message)
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode()).digest()
+
+
+class Accounts:
+    def __init__(self, ctx: Context) -> None:
+        self.pool = ctx.pool
+        self.idle = timedelta(minutes=ctx.extras["session_idle_minutes"])
+
+    async def change_password(self, cmd: c.PasswordChange) -> c.PasswordChanged:
+        token_hash = _digest(cmd.token)
+        async with self.pool.acquire() as conn:
+            user = await conn.fetchrow(
+                "SELECT u.id, u.password_hash FROM sessions s JOIN users u ON u.id = s.user_id"
+                " WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()"
+                " AND s.last_seen_at > now() - $2::interval AND u.disabled_at IS NULL",
+                token_hash,
+                self.idle,
+            )
+            if user is None:
+                raise Unauthenticated("登录已失效，请重新登录", code="SESSION_EXPIRED")
+            fields: list[FieldError] = []
+            old_ok = bool(cmd.old_password) and await asyncio.to_thread(
+                passwords.verify, user["password_hash"], cmd.old_password
+            )
+            if not cmd.old_password:
+                fields.append(FieldError(field="oldPassword", message=OLD_PASSWORD_REQUIRED))
+            elif not old_ok:
+                fields.append(FieldError(field="oldPassword", message=WRONG_OLD_PASSWORD))
+            for problem in passwords.problems(cmd.new_password, cmd.old_password if old_ok else None):
+                fields.append(FieldError(field="newPassword", message=problem))
+            if fields:
+                raise ValidationFailed("密码修改失败，请按提示修改", fields=fields)
+            new_hash = await asyncio.to_thread(passwords.hasher.hash, cmd.new_password)
+            async with conn.transaction():
+                # Only over the hash the old password was checked against: of two changes at once, one wins.
+                changed = await conn.fetchval(
+                    "UPDATE users SET password_hash = $2, password_changed_at = now()"
+                    " WHERE id = $1 AND password_hash = $3 RETURNING id",
+                    user["id"],
+                    new_hash,
+                    user["password_hash"],
+                )
+                if changed is None:
+                    raise Conflict("密码已被修改，请重新输入原密码")
+                ended = await conn.fetch(
+                    "UPDATE sessions SET revoked_at = now()"
+                    " WHERE user_id = $1 AND token_hash <> $2 AND revoked_at IS NULL RETURNING token_hash",
+                    user["id"],
+                    token_hash,
+                )
+        return c.PasswordChanged(sessions_ended=len(ended))
+
+
+def endpoints(ctx: Context) -> list[Endpoint]:
+    accounts = Accounts(ctx)
+    return [Endpoint(c.PASSWORD_CHANGE, c.PasswordChange, accounts.change_password)]

@@ -1,0 +1,255 @@
+"""Accounts (issue 9): the admin command against the test stack's identity database, and 修改密码 over the API."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import httpx
+import pytest
+from stdnum.cn import uscc
+
+from shared.devstack.stack import FIXED_CAPTCHA
+from tests.support import login
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_CREDIT_CODE = "91310115MA1K4B2X0T"
+PASSWORD = "Harbour#Line7"
+
+
+def admin(stack, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": stack.infra.database_url("identity")}
+    return subprocess.run(
+        [sys.executable, "-m", "services.identity.admin", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def new_credit_code() -> str:
+    """A fresh, valid 统一社会信用代码 (91 + a Shanghai division + a random organisation code + check digit)."""
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    body = "91310115" + "".join(secrets.choice(alphabet) for _ in range(9))
+    return body + uscc.calc_check_digit(body)
+
+
+def new_username(prefix: str = "acct") -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def attempt(stack, username: str, password: str) -> httpx.Response:
+    captcha_id = httpx.get(stack.gateway_url + "/api/v1/auth/captcha").json()["captchaId"]
+    return httpx.post(
+        stack.gateway_url + "/api/v1/auth/login",
+        json={"username": username, "password": password, "captchaId": captcha_id, "captchaCode": FIXED_CAPTCHA},
+    )
+
+
+def create_user(stack, password: str = PASSWORD, enterprise: str = DEMO_CREDIT_CODE) -> tuple[str, str]:
+    username = new_username()
+    done = admin(
+        stack,
+        "user",
+        "create",
+        username,
+        "--display-name",
+        "测试用户",
+        "--enterprise",
+        enterprise,
+        "--password",
+        password,
+    )
+    assert done.returncode == 0, done.stderr
+    return username, password
+
+
+def test_admin_creates_enterprise_and_user_who_logs_in(stack) -> None:
+    code = new_credit_code()
+    bad = code[:-1] + ("0" if code[-1] != "0" else "1")
+    refused = admin(
+        stack,
+        "enterprise",
+        "create",
+        "--name",
+        "测试贸易有限公司",
+        "--credit-code",
+        bad,
+        "--customs-code",
+        "3105960099",
+    )
+    assert refused.returncode == 2
+    assert "统一社会信用代码无效" in refused.stderr and "invalid unified social credit code" in refused.stderr
+
+    refused = admin(
+        stack,
+        "enterprise",
+        "create",
+        "--name",
+        "测试贸易有限公司",
+        "--credit-code",
+        code,
+        "--customs-code",
+        "31059600AB",
+    )
+    assert refused.returncode == 2 and "海关注册编码应为10位数字" in refused.stderr
+
+    created = admin(
+        stack,
+        "enterprise",
+        "create",
+        "--name",
+        "测试贸易有限公司",
+        "--credit-code",
+        code,
+        "--customs-code",
+        "3105960099",
+    )
+    assert created.returncode == 0, created.stderr
+    again = admin(
+        stack, "enterprise", "create", "--name", "另一家", "--credit-code", code, "--customs-code", "3105960098"
+    )
+    assert again.returncode == 2 and "统一社会信用代码已存在" in again.stderr
+
+    username = new_username()
+    unknown = admin(
+        stack,
+        "user",
+        "create",
+        username,
+        "--display-name",
+        "王测",
+        "--enterprise",
+        new_credit_code(),
+        "--password",
+        "Harbour#Line7",
+    )
+    assert unknown.returncode == 2 and "企业不存在" in unknown.stderr and "unknown enterprise" in unknown.stderr
+
+    weak = admin(
+        stack, "user", "create", username, "--display-name", "王测", "--enterprise", code, "--password", "Password123!"
+    )
+    assert weak.returncode == 2 and "密码过于常见" in weak.stderr
+
+    made = admin(
+        stack,
+        "user",
+        "create",
+        username,
+        "--display-name",
+        "王测",
+        "--enterprise",
+        code,
+        "--password-stdin",
+        stdin="Harbour#Line7\n",
+    )
+    assert made.returncode == 0, made.stderr
+    duplicate = admin(
+        stack, "user", "create", username, "--display-name", "王测", "--enterprise", code, "--password", "Harbour#Line7"
+    )
+    assert duplicate.returncode == 2 and "用户名已存在" in duplicate.stderr and "duplicate username" in duplicate.stderr
+
+    with closing(login(stack.gateway_url, username, "Harbour#Line7")) as client:
+        me = client.get("/api/v1/me").json()
+    assert me["displayName"] == "王测" and me["role"] == "ENTERPRISE"
+    assert me["enterprise"] == {"name": "测试贸易有限公司", "creditCode": code, "customsCode": "3105960099"}
+
+
+def test_admin_creates_an_officer(stack) -> None:
+    username = new_username("officer")
+    made = admin(
+        stack, "user", "create", username, "--display-name", "李关员", "--officer", "--password", "Customs#Desk9"
+    )
+    assert made.returncode == 0, made.stderr
+    with closing(login(stack.gateway_url, username, "Customs#Desk9")) as client:
+        me = client.get("/api/v1/me").json()
+        assert me["role"] == "OFFICER" and me["enterprise"] is None
+        assert client.get("/api/v1/customs/coordination-requests").status_code == 200
+
+
+def test_disable_ends_every_session_at_once_and_refuses_login(stack) -> None:
+    username, password = create_user(stack)
+    first, second = login(stack.gateway_url, username, password), login(stack.gateway_url, username, password)
+    with closing(first), closing(second):
+        assert first.get("/api/v1/me").status_code == 200
+        disabled = admin(stack, "user", "disable", username)
+        assert disabled.returncode == 0, disabled.stderr
+        assert "2" in disabled.stdout  # sessions ended
+        for client in (first, second):
+            gone = client.get("/api/v1/me")
+            assert gone.status_code == 401 and gone.json()["code"] == "SESSION_EXPIRED"
+    refused = attempt(stack, username, password)
+    assert refused.status_code == 403 and refused.json()["message"] == "账号已停用，请联系管理员"
+    assert attempt(stack, username, "Wrong#Pass99").status_code == 401  # a wrong password says nothing more
+
+    assert admin(stack, "user", "enable", username).returncode == 0
+    with closing(login(stack.gateway_url, username, password)) as client:
+        assert client.get("/api/v1/me").status_code == 200
+    unknown = admin(stack, "user", "disable", new_username())
+    assert unknown.returncode == 2 and "用户不存在" in unknown.stderr and "unknown user" in unknown.stderr
+
+
+def test_reset_password_applies_the_policy_and_ends_sessions(stack) -> None:
+    username, password = create_user(stack)
+    with closing(login(stack.gateway_url, username, password)) as client:
+        weak = admin(stack, "user", "reset-password", username, "--password", "short")
+        assert weak.returncode == 2
+        assert "密码长度不能少于8位" in weak.stderr and "至少三类" in weak.stderr
+        same = admin(stack, "user", "reset-password", username, "--password", password)
+        assert same.returncode == 2 and "新密码不能与原密码相同" in same.stderr
+        assert client.get("/api/v1/me").status_code == 200  # refusals change nothing
+
+        reset = admin(stack, "user", "reset-password", username, "--password", "Fresh#Start42")
+        assert reset.returncode == 0, reset.stderr
+        assert client.get("/api/v1/me").status_code == 401
+    assert attempt(stack, username, password).status_code == 401
+    with closing(login(stack.gateway_url, username, "Fresh#Start42")) as client:
+        assert client.get("/api/v1/me").status_code == 200
+
+
+def test_change_password_over_the_api(stack) -> None:
+    username, password = create_user(stack)
+    current, other = login(stack.gateway_url, username, password), login(stack.gateway_url, username, password)
+    with closing(current), closing(other):
+        url = "/api/v1/me/password"
+        wrong = current.post(url, json={"oldPassword": "Not#MyPass1", "newPassword": "Brand#New2026"})
+        assert wrong.status_code == 422
+        assert wrong.json()["fields"] == [{"field": "oldPassword", "message": "原密码错误"}]
+
+        weak = current.post(url, json={"oldPassword": password, "newPassword": "abc"})
+        assert weak.status_code == 422
+        assert weak.json()["fields"] == [
+            {"field": "newPassword", "message": "密码长度不能少于8位"},
+            {"field": "newPassword", "message": "密码须包含大写字母、小写字母、数字、符号中的至少三类"},
+            {"field": "newPassword", "message": "密码过于常见，容易被猜中，请换一个"},
+        ]
+        both = current.post(url, json={"oldPassword": "", "newPassword": "Aa123456!"}).json()["fields"]
+        assert both == [
+            {"field": "oldPassword", "message": "请输入原密码"},
+            {"field": "newPassword", "message": "密码过于常见，容易被猜中，请换一个"},
+        ]
+        same = current.post(url, json={"oldPassword": password, "newPassword": password}).json()["fields"]
+        assert same == [{"field": "newPassword", "message": "新密码不能与原密码相同"}]
+        assert other.get("/api/v1/me").status_code == 200  # refusals end nothing
+
+        changed = current.post(url, json={"oldPassword": password, "newPassword": "Brand#New2026"})
+        assert changed.status_code == 200, changed.text
+        assert changed.json() == {"message": "密码修改成功", "sessionsEnded": 1}
+        assert current.get("/api/v1/me").status_code == 200  # this session stays
+        assert other.get("/api/v1/me").status_code == 401  # every other one ended
+    assert attempt(stack, username, password).status_code == 401
+    with closing(login(stack.gateway_url, username, "Brand#New2026")) as client:
+        assert client.get("/api/v1/me").status_code == 200
+
+    anonymous = httpx.post(stack.gateway_url + "/api/v1/me/password", json={"oldPassword": "x", "newPassword": "y"})
+    assert anonymous.status_code == 401

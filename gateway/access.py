@@ -19,6 +19,8 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/auth/captcha"): PUBLIC,
     ("POST", "/api/v1/auth/login"): PUBLIC,
     ("POST", "/api/v1/auth/logout"): PUBLIC,
+    ("POST", "/api/v1/auth/card/challenge"): PUBLIC,
+    ("POST", "/api/v1/auth/card/login"): PUBLIC,
     ("GET", "/api/v1/me"): SIGNED_IN,
     ("POST", "/api/v1/me/password"): SIGNED_IN,
     ("GET", "/api/v1/reference/agreements"): PUBLIC,

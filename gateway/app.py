@@ -14,7 +14,7 @@ from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import errors, idempotency, portal
-from gateway.routes import account, auth, customs, reference, requests
+from gateway.routes import account, auth, card, customs, reference, requests
 from gateway.settings import Settings
 from shared import bus, logs
 from shared import health as probes
@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health,
             ready,
             *auth.routes,
+            *card.routes,
             *account.routes,
             *reference.routes,
             *requests.routes,

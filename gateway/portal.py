@@ -11,12 +11,19 @@ from pathlib import Path
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
 
-# No inline or foreign scripts; Element Plus sets style attributes, the captcha is a data: image.
+# No inline or foreign scripts; Element Plus sets style attributes, the captcha is a data: image. The page may
+# also talk to the card agent (卡介质客户端控件) on this machine's loopback, at the origin given by CARD_AGENT_URL.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:;"
-    " font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self';"
+    " font-src 'self' data:; connect-src 'self' {agent}; object-src 'none'; base-uri 'self'; form-action 'self';"
     " frame-ancestors 'none'"
 )
+
+
+def content_security_policy(card_agent_origin: str) -> str:
+    return CONTENT_SECURITY_POLICY.format(agent=card_agent_origin)
+
+
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -51,7 +58,7 @@ def load(dist: Path) -> dict[str, Asset]:
 def _respond(request: Request, asset: Asset) -> Response:
     headers = {"Cache-Control": asset.cache_control, "Vary": "Accept-Encoding", **SECURITY_HEADERS}
     if asset.media_type.startswith("text/html"):
-        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        headers["Content-Security-Policy"] = content_security_policy(request.app.state.settings.card_agent_origin)
     body = asset.body
     if asset.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
         body, headers["Content-Encoding"] = asset.gzipped, "gzip"

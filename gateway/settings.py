@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from shared.settings import PROFILES, Env, check_fixed_captcha
+
+DEFAULT_CARD_AGENT_URL = "http://127.0.0.1:8765"
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,13 @@ class Settings:
     health_host: str = "0.0.0.0"
     health_port: int = 8081
     portal_dir: str = str(Path(__file__).resolve().parent.parent / "portal" / "dist")
+    # The card agent (卡介质客户端控件) the portal asks to sign on the user's own machine; allowed by the CSP.
+    card_agent_url: str = DEFAULT_CARD_AGENT_URL
+
+    @property
+    def card_agent_origin(self) -> str:
+        parts = urlsplit(self.card_agent_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -38,12 +48,18 @@ class Settings:
             health_host=env.str("HEALTH_HOST", "0.0.0.0"),
             health_port=env.int("HEALTH_PORT", 8081),
             portal_dir=env.str("PORTAL_DIR", cls.portal_dir),
+            card_agent_url=env.str("CARD_AGENT_URL", DEFAULT_CARD_AGENT_URL).rstrip("/"),
         )
         # The gateway never checks captchas itself, but refuses to front a stack configured to accept a fixed one.
         check_fixed_captcha(env, profile, env.optional("CAPTCHA_FIXED_CODE"))
         env.require(
             not (profile == "production" and not settings.cookie_secure),
             "COOKIE_SECURE must be true in the production profile",
+        )
+        agent = urlsplit(settings.card_agent_url)
+        env.require(
+            agent.scheme in ("http", "https") and bool(agent.hostname) and not agent.path and agent.port is not None,
+            "CARD_AGENT_URL must be an http(s) origin with a port, e.g. http://127.0.0.1:8765",
         )
         env.done("gateway")
         return settings

@@ -6,6 +6,7 @@ import uuid
 
 from argon2 import PasswordHasher
 
+from services.identity import sm2
 from shared import demo
 from shared.runtime import Context
 
@@ -40,4 +41,13 @@ async def seed(ctx: Context) -> None:
                 hasher.hash(u.password),
                 u.role,
                 enterprise_id,
+            )
+        # Demo cards (卡介质): public keys of the deterministic demo keys (card_agent demo-card writes the key file).
+        for card in demo.CARDS:
+            await conn.execute(
+                "INSERT INTO cards (card_no, user_id, public_key) SELECT $1, id, $2 FROM users WHERE username = $3"
+                " ON CONFLICT (card_no) DO NOTHING",
+                card.card_no,
+                sm2.public_key(sm2.private_key_from_seed(card.key_seed)),
+                card.username,
             )

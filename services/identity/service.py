@@ -236,12 +236,15 @@ def configure(env: Env, extras: dict[str, Any]) -> None:
 
 
 def endpoints(ctx: Context) -> list[Endpoint]:
+    from services.identity import cards  # card-medium login builds on this module, so it is imported here
+
     svc = Identity(ctx)
     return [
         Endpoint(c.CAPTCHA_CREATE, c.CaptchaRequest, svc.create_captcha),
         Endpoint(c.LOGIN, c.LoginCommand, svc.login),
         Endpoint(c.SESSION_VERIFY, c.SessionToken, svc.verify_session),
         Endpoint(c.LOGOUT, c.SessionToken, svc.logout),
+        *cards.endpoints(svc),
         *accounts.endpoints(ctx),
     ]
 

@@ -1,0 +1,189 @@
+"""Card-medium login (卡介质登录, SPEC §1 and §7): the server issues a single-use nonce for a card, the card signs it
+with its SM2 key (SM3, default user id) after its PIN, and a valid signature opens the same session a password
+login does.
+
+Failures count toward the same lockout as wrong passwords, against the card's user's name (an unknown card
+number is counted under its own key), before the signature is checked: 5 wrong tries lock the user for 15
+minutes whichever way they log in. A challenge is spent by the first try that names it, right or wrong.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from datetime import timedelta
+
+import asyncpg
+
+from services.identity import sm2
+from services.identity.service import (
+    LOCKOUT,
+    MAX_FAILED_ATTEMPTS,
+    SESSION_MAX_AGE,
+    AccountLocked,
+    Identity,
+    _digest,
+    _name_key,
+)
+from shared.bus import Endpoint
+from shared.contracts import card as c
+from shared.contracts import identity
+from shared.contracts.common import FieldError
+from shared.errors import ServiceError, TooManyRequests, ValidationFailed
+
+CHALLENGE_TTL = timedelta(minutes=2)
+NONCE_BYTES = 32  # 256 bits
+CARD_NO = re.compile(r"^[0-9A-Za-z-]{4,32}$")
+
+
+class ChallengeInvalid(ServiceError):
+    status, code, message = 401, "CARD_CHALLENGE_INVALID", "挑战码无效或已使用，请重新登录"
+
+
+class ChallengeExpired(ServiceError):
+    status, code, message = 401, "CARD_CHALLENGE_EXPIRED", "挑战码已过期，请重新登录"
+
+
+class SignatureInvalid(ServiceError):
+    status, code, message = 401, "CARD_SIGNATURE_INVALID", "卡介质签名验证失败，请确认插入的是本人的卡"
+
+
+def _card_no(value: str) -> str:
+    card_no = value.strip()
+    if not CARD_NO.match(card_no):
+        raise ValidationFailed(fields=[FieldError(field="cardNo", message="卡号格式不正确")])
+    return card_no
+
+
+def _signature(value: str) -> bytes | None:
+    try:
+        raw = bytes.fromhex(value.strip())
+    except ValueError:
+        return None
+    return raw if len(raw) == sm2.SIGNATURE_LENGTH else None
+
+
+class CardLogin:
+    def __init__(self, identity_service: Identity) -> None:
+        self.identity = identity_service
+        self.pool = identity_service.pool
+
+    async def challenge(self, cmd: c.CardChallengeRequest) -> c.CardChallenge:
+        card_no = _card_no(cmd.card_no)
+        # Same throttle as captchas: a challenge costs a row. Any well-formed number gets one, so the answer never
+        # tells which cards exist.
+        wait = self.identity.captcha_limit.take(cmd.client_ip)
+        if wait:
+            raise TooManyRequests(retry_after=wait)
+        challenge_id, nonce = uuid.uuid4(), secrets.token_bytes(NONCE_BYTES)
+        async with self.pool.acquire() as conn:
+            await conn.execute("DELETE FROM card_challenges WHERE expires_at < now() - interval '1 hour'")
+            await conn.execute(
+                "INSERT INTO card_challenges (id, card_no, nonce, expires_at) VALUES ($1, $2, $3, now() + $4::interval)",
+                challenge_id,
+                card_no,
+                nonce,
+                CHALLENGE_TTL,
+            )
+        return c.CardChallenge(
+            challenge_id=str(challenge_id),
+            nonce_hex=nonce.hex(),
+            expires_in_seconds=int(CHALLENGE_TTL.total_seconds()),
+        )
+
+    async def login(self, cmd: c.CardLoginCommand) -> identity.Session:
+        card_no = _card_no(cmd.card_no)
+        async with self.pool.acquire() as conn:
+            # to_jsonb: users.disabled_at (accounts, migration 003) is read when the column is there.
+            card = await conn.fetchrow(
+                "SELECT k.public_key, u.id AS user_id, u.username, (to_jsonb(u) ->> 'disabled_at') IS NOT NULL"
+                " AS disabled FROM cards k JOIN users u ON u.id = k.user_id"
+                " WHERE k.card_no = $1 AND k.revoked_at IS NULL",
+                card_no,
+            )
+            name_key = _name_key(card["username"]) if card else _name_key("card:" + card_no)
+            if not await self._count_attempt(conn, name_key):
+                await self._audit(conn, cmd, card, "LOCKED")
+                raise AccountLocked()
+            try:
+                cid = uuid.UUID(cmd.challenge_id)
+            except ValueError:
+                cid = None
+            spent = (
+                await conn.fetchrow(
+                    "UPDATE card_challenges SET used_at = now() WHERE id = $1 AND used_at IS NULL"
+                    " RETURNING card_no, nonce, expires_at > now() AS live",
+                    cid,
+                )
+                if cid
+                else None
+            )
+            if spent is None:
+                await self._audit(conn, cmd, card, "CARD_CHALLENGE_INVALID")
+                raise ChallengeInvalid()
+            if not spent["live"]:
+                await self._audit(conn, cmd, card, "CARD_CHALLENGE_EXPIRED")
+                raise ChallengeExpired()
+            signature = _signature(cmd.signature_hex)
+            if (
+                card is None
+                or card["disabled"]
+                or spent["card_no"] != card_no
+                or signature is None
+                or not sm2.verify(bytes(card["public_key"]), bytes(spent["nonce"]), signature)
+            ):
+                await self._audit(conn, cmd, card, "CARD_SIGNATURE_INVALID")
+                raise SignatureInvalid()
+            token = secrets.token_urlsafe(32)
+            async with conn.transaction():
+                await conn.execute("DELETE FROM login_failures WHERE name_key = $1", name_key)
+                await conn.execute(
+                    "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, now() + $3::interval)",
+                    _digest(token),
+                    card["user_id"],
+                    SESSION_MAX_AGE,
+                )
+                await self._audit(conn, cmd, card, "CARD_SUCCESS")
+            actor = await self.identity._actor(conn, card["user_id"])
+        return identity.Session(
+            token=token,
+            actor=self.identity.signer.sign(actor),
+            idle_timeout_seconds=int(self.identity.idle.total_seconds()),
+        )
+
+    @staticmethod
+    async def _count_attempt(conn: asyncpg.Connection, name_key: bytes) -> bool:
+        """The password login's count (Identity.login): one statement, so concurrent tries cannot pass the limit."""
+        counted = await conn.fetchval(
+            "INSERT INTO login_failures AS f (name_key, attempts, expires_at) VALUES ($1, 1, now() + $3::interval)"
+            " ON CONFLICT (name_key) DO UPDATE SET"
+            " attempts = CASE WHEN f.expires_at <= now() THEN 1 ELSE f.attempts + 1 END,"
+            " expires_at = now() + $3::interval"
+            " WHERE f.expires_at <= now() OR f.attempts < $2"
+            " RETURNING attempts",
+            name_key,
+            MAX_FAILED_ATTEMPTS,
+            LOCKOUT,
+        )
+        return counted is not None
+
+    @staticmethod
+    async def _audit(
+        conn: asyncpg.Connection, cmd: c.CardLoginCommand, card: asyncpg.Record | None, outcome: str
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO login_audit (username, user_id, outcome, client_ip) VALUES ($1, $2, $3, $4)",
+            card["username"] if card else ("card:" + cmd.card_no)[:200],
+            card["user_id"] if card else None,
+            outcome,
+            cmd.client_ip[:64],
+        )
+
+
+def endpoints(identity_service: Identity) -> list[Endpoint]:
+    cards = CardLogin(identity_service)
+    return [
+        Endpoint(c.CARD_CHALLENGE, c.CardChallengeRequest, cards.challenge),
+        Endpoint(c.CARD_LOGIN, c.CardLoginCommand, cards.login),
+    ]

@@ -21,6 +21,7 @@ from services.identity.service import (
     LOCKOUT,
     MAX_FAILED_ATTEMPTS,
     SESSION_MAX_AGE,
+    AccountDisabled,
     AccountLocked,
     Identity,
     _digest,
@@ -95,10 +96,9 @@ class CardLogin:
     async def login(self, cmd: c.CardLoginCommand) -> identity.Session:
         card_no = _card_no(cmd.card_no)
         async with self.pool.acquire() as conn:
-            # to_jsonb: users.disabled_at (accounts, migration 003) is read when the column is there.
             card = await conn.fetchrow(
-                "SELECT k.public_key, u.id AS user_id, u.username, (to_jsonb(u) ->> 'disabled_at') IS NOT NULL"
-                " AS disabled FROM cards k JOIN users u ON u.id = k.user_id"
+                "SELECT k.public_key, u.id AS user_id, u.username, u.disabled_at IS NOT NULL AS disabled"
+                " FROM cards k JOIN users u ON u.id = k.user_id"
                 " WHERE k.card_no = $1 AND k.revoked_at IS NULL",
                 card_no,
             )
@@ -128,13 +128,15 @@ class CardLogin:
             signature = _signature(cmd.signature_hex)
             if (
                 card is None
-                or card["disabled"]
                 or spent["card_no"] != card_no
                 or signature is None
                 or not sm2.verify(bytes(card["public_key"]), bytes(spent["nonce"]), signature)
             ):
                 await self._audit(conn, cmd, card, "CARD_SIGNATURE_INVALID")
                 raise SignatureInvalid()
+            if card["disabled"]:  # told only to whoever holds the card and its PIN, as the password login does
+                await self._audit(conn, cmd, card, "DISABLED")
+                raise AccountDisabled()
             token = secrets.token_urlsafe(32)
             async with conn.transaction():
                 await conn.execute("DELETE FROM login_failures WHERE name_key = $1", name_key)

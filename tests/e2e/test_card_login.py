@@ -200,3 +200,13 @@ def test_challenge_input_is_checked(stack) -> None:
         422,
     )
     assert client.post("/api/v1/auth/card/login", json={"cardNo": "8800000000001"}).status_code in (400, 422)
+
+
+def test_a_disabled_users_card_does_not_log_in(stack, holder) -> None:
+    username, card_no, sk = holder
+    sql(stack, "UPDATE users SET disabled_at = now() WHERE username = $1", username)
+    client = httpx.Client(base_url=stack.gateway_url, timeout=30)
+    issued = challenge(client, card_no)
+    response = card_login(client, card_no, issued["challengeId"], signed(sk, issued))
+    assert response.status_code == 403 and response.json()["code"] == "ACCOUNT_DISABLED"
+    assert "set-cookie" not in response.headers

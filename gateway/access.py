@@ -46,4 +46,5 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", C + "/{request_id}/accept"): OFFICER,
     ("POST", C + "/{request_id}/return"): OFFICER,
     ("POST", C + "/{request_id}/conclude"): OFFICER,
+    ("GET", "/api/v1/customs/audit-records"): OFFICER,
 }

@@ -14,7 +14,7 @@ from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import errors, idempotency, portal
-from gateway.routes import account, auth, card, customs, reference, requests
+from gateway.routes import account, audit, auth, card, customs, reference, requests
 from gateway.settings import Settings
 from shared import bus, logs
 from shared import health as probes
@@ -83,6 +83,7 @@ def _refusal(status: int, code: str, message: str, fields: list | None = None) -
 
 async def before_request(request: Request) -> Response | None:
     logs.request_id.set(request.headers.get(logs.REQUEST_ID_HEADER) or logs.new_request_id())
+    logs.client_address.set(request.client.host if request.client else None)
     # PostgreSQL text cannot hold NUL: a parameter carrying one is refused by name before any service sees it.
     for key, value in request.query_params.multi_items():
         if "\x00" in key or "\x00" in value:
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *reference.routes,
             *requests.routes,
             *customs.routes,
+            *audit.routes,
             portal.portal,
         ],
         middleware=[security_headers, prometheus.middleware],

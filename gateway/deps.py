@@ -34,7 +34,9 @@ async def current_session(request: Request) -> identity.Session:
 
 
 async def current_actor(request: Request) -> Actor:
-    return (await current_session(request)).actor
+    actor = (await current_session(request)).actor
+    request.state.actor = actor  # who was refused, should a later step refuse (the audit trail)
+    return actor
 
 
 async def enterprise_actor(request: Request) -> Actor:

@@ -8,6 +8,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from gateway.routes.audit import record_refusal
 from shared.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ def service_error(request: Request, exc: ServiceError) -> Response:
             }
         },
     )
+    if exc.status in (401, 403, 404):
+        record_refusal(request, exc)
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
     return Response(error_body(exc.code, exc.message, fields), status_code=exc.status, headers=headers)
 

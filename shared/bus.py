@@ -132,6 +132,7 @@ class Responder:
 
     async def _handle(self, ep: Endpoint, decoder: msgspec.json.Decoder, req: Request) -> None:
         logs.request_id.set((req.headers or {}).get(logs.REQUEST_ID_HEADER))
+        logs.client_address.set((req.headers or {}).get(logs.CLIENT_HEADER))
         outcome = "ok"
         with metrics.REQUEST_SECONDS.labels(ep.subject).time():
             try:
@@ -169,6 +170,9 @@ async def call(
     rid = logs.request_id.get()
     if rid:
         headers[logs.REQUEST_ID_HEADER] = rid
+    client = logs.client_address.get()
+    if client:
+        headers[logs.CLIENT_HEADER] = client
     try:
         msg = await nc.request(subject, msgspec.json.encode(payload), timeout=timeout, headers=headers or None)
     except (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError) as exc:

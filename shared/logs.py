@@ -12,6 +12,9 @@ from datetime import UTC, datetime
 
 REQUEST_ID_HEADER = "X-Request-Id"
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+# The client's address, carried from the gateway through NATS headers like the request id (for the audit trail).
+CLIENT_HEADER = "X-Client-Address"
+client_address: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_address", default=None)
 
 
 def new_request_id() -> str:

@@ -16,8 +16,9 @@ import uvloop
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from shared import actor_token, bus, db, health, logs
+from shared import actor_token, audit, bus, db, health, logs
 from shared.clock import Clock, FileClock, SystemClock
+from shared.contracts.audit import QUERY_SUBJECTS, AuditQuery
 from shared.inbox import Consumer, Handler
 from shared.outbox import OutboxRelay
 from shared.settings import PROFILES, Env
@@ -75,6 +76,11 @@ async def _main(d: ServiceDefinition) -> None:
     health_host = env.str("HEALTH_HOST", "0.0.0.0")
     health_port = env.int("HEALTH_PORT", 8081)
     seed = env.bool("SEED_DEMO_DATA", False)
+    audit_retention_days = env.int("AUDIT_RETENTION_DAYS", 180)
+    env.require(
+        audit_retention_days >= audit.MIN_RETENTION_DAYS,
+        f"AUDIT_RETENTION_DAYS must be at least {audit.MIN_RETENTION_DAYS} (audit records are kept six months)",
+    )
     level = env.str("LOG_LEVEL", "INFO")
     verify_key = env.str("ACTOR_VERIFY_KEY")
     clock_file = env.optional("CLOCK_FILE")
@@ -112,13 +118,18 @@ async def _main(d: ServiceDefinition) -> None:
     if seed and d.seed:
         await d.seed(ctx)
 
-    responder = bus.Responder(nc, d.name.replace("_", "-"), d.endpoints(ctx), actor_token.ActorVerifier(verify_key))
+    endpoints = [
+        *d.endpoints(ctx),
+        bus.Endpoint(QUERY_SUBJECTS[d.name], AuditQuery, audit.query_handler(d.name, pool)),
+    ]
+    responder = bus.Responder(nc, d.name.replace("_", "-"), endpoints, actor_token.ActorVerifier(verify_key))
     await responder.start()
     tasks = [asyncio.create_task(OutboxRelay(pool, js).run(), name="outbox-relay")]
     handlers = d.consumers(ctx)
     if handlers:
         tasks.append(asyncio.create_task(Consumer(js, pool, d.name, handlers).run(), name="consumer"))
     tasks += [asyncio.create_task(coro) for coro in d.background(ctx)]
+    tasks.append(asyncio.create_task(audit.purge_forever(pool, audit_retention_days), name="audit-purge"))
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -19,7 +19,7 @@ from minio.error import S3Error
 
 from services.attachment import filetype, scanner
 from services.attachment.storage import Storage, StorageUnavailable, http, is_outage
-from shared import bus, outbox
+from shared import audit, bus, outbox
 from shared.contracts import attachment as c
 from shared.contracts import coordination
 from shared.contracts.common import Actor, Empty
@@ -30,7 +30,7 @@ from shared.settings import Env
 
 log = logging.getLogger(__name__)
 RECONCILE_LOCK = 7_305_118_101
-COLUMNS = "id, request_id, filename, content_type, size, sha256, created_at, s3_key"
+COLUMNS = "id, request_id, credit_code, filename, content_type, size, sha256, created_at, s3_key"
 DAMAGED = "(integrity_failed_at IS NOT NULL OR object_missing_at IS NOT NULL)"
 
 
@@ -187,6 +187,13 @@ class Attachments:
             key,
             cmd.actor.user_id,
         )
+        await audit.record(
+            conn,
+            actor=cmd.actor.username,
+            enterprise=request.credit_code,
+            action="ATTACHMENT_UPLOAD",
+            target=f"{request.id}/{attachment_id}",
+        )
         await outbox.record(
             conn,
             outbox.new_event(
@@ -307,6 +314,13 @@ class Attachments:
             log.error("attachment failed its integrity check", extra={"fields": {"attachmentId": str(row["id"])}})
             await self._flag(row, "integrity_failed_at")
             raise IntegrityError()
+        await audit.record(
+            self.pool,
+            actor=ref.actor.username,
+            enterprise=row["credit_code"],
+            action="ATTACHMENT_DOWNLOAD",
+            target=f"{row['request_id']}/{row['id']}",
+        )
         return c.AttachmentContent(info=_info(row), content=content)
 
     async def _flag(self, row: asyncpg.Record, column: str) -> None:
@@ -332,6 +346,13 @@ class Attachments:
             )
             if row is None:
                 raise AttachmentNotFound()
+            await audit.record(
+                conn,
+                actor=ref.actor.username,
+                enterprise=request.credit_code,
+                action="ATTACHMENT_DELETE",
+                target=f"{request.id}/{row['id']}",
+            )
             await outbox.record(
                 conn,
                 outbox.new_event(

@@ -11,7 +11,7 @@ import asyncpg
 
 from services.coordination_request import domain
 from services.coordination_request.domain import Action, Status
-from shared import bus, outbox
+from shared import audit, bus, outbox
 from shared.clock import china_date, china_day_start
 from shared.contracts import coordination as c
 from shared.contracts import registry
@@ -176,7 +176,9 @@ class Requests:
                 Status.DRAFT.value,
                 cmd.actor.user_id,
             )
-            await self._history(conn, request_id, cmd.actor.display_name, Action.SAVE, None, Status.DRAFT)
+            await self._history(
+                conn, request_id, cmd.actor.display_name, Action.SAVE, None, Status.DRAFT, enterprise=tenant
+            )
             await outbox.record(
                 conn,
                 outbox.new_event(
@@ -212,7 +214,15 @@ class Requests:
                 form.reason,
                 target.value,
             )
-            await self._history(conn, row["id"], cmd.actor.display_name, Action.SAVE, Status(current["status"]), target)
+            await self._history(
+                conn,
+                row["id"],
+                cmd.actor.display_name,
+                Action.SAVE,
+                Status(current["status"]),
+                target,
+                enterprise=tenant,
+            )
             await outbox.record(
                 conn,
                 outbox.new_event(
@@ -293,6 +303,9 @@ class Requests:
             # Kept, not erased: the history stays for audit; every query skips deleted rows.
             await conn.execute(
                 "UPDATE coordination_requests SET deleted_at=now(), version=version+1 WHERE id=$1", current["id"]
+            )
+            await audit.record(
+                conn, actor=cmd.actor.username, enterprise=tenant, action="REQUEST_DELETE", target=str(current["id"])
             )
             await outbox.record(
                 conn,
@@ -506,7 +519,7 @@ class Requests:
             self.clock.now() if target is Status.DECLARED else None,
         )
         source = Status(current["status"])
-        await self._history(conn, row["id"], actor, action, source, target, reason)
+        await self._history(conn, row["id"], actor, action, source, target, reason, enterprise=row["credit_code"])
         await self._status_event(conn, row, source)
         return row
 
@@ -528,7 +541,10 @@ class Requests:
         source: Status | None,
         target: Status,
         reason: str | None = None,
+        *,
+        enterprise: str,
     ) -> None:
+        """One status move in the application's history and in the audit trail, in the caller's transaction."""
         await conn.execute(
             "INSERT INTO status_history (request_id, actor, action, from_status, to_status, reason)"
             " VALUES ($1, $2, $3, $4, $5, $6)",
@@ -538,6 +554,10 @@ class Requests:
             source.value if source else None,
             target.value,
             reason,
+        )
+        move = f"{source.value if source else '-'}->{target.value}"
+        await audit.record(
+            conn, actor=actor, enterprise=enterprise, action=f"REQUEST_{action.value}", target=f"{request_id} {move}"
         )
 
     @staticmethod

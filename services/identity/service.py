@@ -18,9 +18,11 @@ from captcha.image import ImageCaptcha
 
 from services.identity import accounts, passwords, seed
 from services.identity.throttle import SlidingWindowLimit
+from shared import audit
 from shared.actor_token import ActorSigner, valid_private_key
 from shared.bus import Endpoint
 from shared.contracts import identity as c
+from shared.contracts.audit import RECORD_REFUSAL, Refusal
 from shared.contracts.common import Actor, Empty
 from shared.errors import ServiceError, TooManyRequests, Unauthenticated
 from shared.runtime import Context, ServiceDefinition
@@ -188,11 +190,29 @@ class Identity:
         )
 
     async def logout(self, cmd: c.SessionToken) -> Empty:
-        async with self.pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL",
+        async with self.pool.acquire() as conn, conn.transaction():
+            ended = await conn.fetchrow(
+                "UPDATE sessions s SET revoked_at = now() FROM users u"
+                " LEFT JOIN enterprises e ON e.id = u.enterprise_id"
+                " WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND u.id = s.user_id"
+                " RETURNING u.username, e.credit_code",
                 _digest(cmd.token),
             )
+            if ended:
+                await audit.record(conn, actor=ended["username"], enterprise=ended["credit_code"], action="LOGOUT")
+        return Empty()
+
+    async def record_refusal(self, cmd: Refusal) -> Empty:
+        """The gateway's refusals (401/403/404) join the audit trail here: the gateway has no database."""
+        await audit.record(
+            self.pool,
+            actor=cmd.who[:200],
+            enterprise=cmd.enterprise,
+            action=cmd.action[:200],
+            target=cmd.target[:500],
+            result=cmd.result,
+            client=cmd.client[:64],
+        )
         return Empty()
 
     @staticmethod
@@ -221,6 +241,8 @@ class Identity:
             outcome,
             cmd.client_ip[:64],
         )
+        result = audit.SUCCESS if outcome == "SUCCESS" else outcome
+        await audit.record(conn, actor=cmd.username[:200], action="LOGIN", result=result, client=cmd.client_ip[:64])
 
 
 def configure(env: Env, extras: dict[str, Any]) -> None:
@@ -244,6 +266,7 @@ def endpoints(ctx: Context) -> list[Endpoint]:
         Endpoint(c.LOGIN, c.LoginCommand, svc.login),
         Endpoint(c.SESSION_VERIFY, c.SessionToken, svc.verify_session),
         Endpoint(c.LOGOUT, c.SessionToken, svc.logout),
+        Endpoint(RECORD_REFUSAL, Refusal, svc.record_refusal),
         *cards.endpoints(svc),
         *accounts.endpoints(ctx),
     ]

@@ -1,0 +1,107 @@
+"""The audit trail (issue 9): logins, logouts, refusals, status changes, uploads, downloads and deletes are
+recorded with time, actor, enterprise, action, target, result, client address and request id; officers query
+them; the services' database role cannot rewrite them."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.support import PDF, create, form, link, login, upload, wait_until
+
+AUDIT = "/api/v1/customs/audit-records"
+CREDIT = "91310115MA1K4B2X0T"
+
+
+@pytest.fixture(scope="module")
+def officer(stack) -> httpx.Client:
+    return login(stack.gateway_url, "officer", "Officer@2026")
+
+
+def records(officer: httpx.Client, **params) -> list[dict]:
+    response = officer.get(AUDIT, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+def test_an_applications_life_is_in_the_audit_trail(stack, officer: httpx.Client) -> None:
+    demo = login(stack.gateway_url)
+    body = form()
+    link(demo, body)
+    saved = create(demo, body)
+    attachment = upload(demo, saved["id"], PDF).json()["attachment"]
+    assert demo.get(f"/api/v1/coordination-requests/{saved['id']}/attachments/{attachment['id']}").content == PDF
+    rid = "audit-" + uuid.uuid4().hex
+    assert (
+        demo.post(f"/api/v1/coordination-requests/{saved['id']}/submit", headers={"X-Request-Id": rid}).status_code
+        == 200
+    )
+
+    mine = wait_until(
+        lambda: [r for r in records(officer, enterprise=CREDIT, limit=200) if saved["id"] in r["target"]],
+        lambda found: (
+            {"REQUEST_SAVE", "ATTACHMENT_UPLOAD", "ATTACHMENT_DOWNLOAD", "REQUEST_SUBMIT"}
+            <= {r["action"] for r in found}
+        ),
+    )
+    submit = next(r for r in mine if r["action"] == "REQUEST_SUBMIT")
+    assert submit["requestId"] == rid and submit["result"] == "SUCCESS" and submit["enterprise"] == CREDIT
+    assert submit["client"] == "127.0.0.1" and submit["service"] == "coordination_request"
+    upload_record = next(r for r in mine if r["action"] == "ATTACHMENT_UPLOAD")
+    assert upload_record["actor"] == "demo" and upload_record["client"] == "127.0.0.1"
+    assert [r["at"] for r in mine] == sorted((r["at"] for r in mine), reverse=True)
+
+
+def test_logins_logouts_and_refusals_are_recorded(stack, officer: httpx.Client) -> None:
+    user = login(stack.gateway_url, "demo2")
+    assert user.get(f"/api/v1/coordination-requests/{uuid.uuid4()}").status_code == 404  # a refusal
+    assert user.post("/api/v1/auth/logout").status_code == 200
+    with httpx.Client(base_url=stack.gateway_url) as anonymous:
+        assert anonymous.get("/api/v1/coordination-requests").status_code == 401
+
+    found = wait_until(
+        lambda: records(officer, actor="demo2", limit=200),
+        lambda items: (
+            {"LOGIN", "LOGOUT"} <= {r["action"] for r in items}
+            and any(r["result"] == "REQUEST_NOT_FOUND" for r in items)
+        ),
+    )
+    assert any(r["action"] == "LOGIN" and r["result"] == "SUCCESS" for r in found)
+    anonymous_refusals = wait_until(
+        lambda: records(officer, actor="anonymous", limit=50),
+        lambda items: any(r["action"] == "GET /api/v1/coordination-requests" for r in items),
+    )
+    assert anonymous_refusals[0]["result"] in ("UNAUTHENTICATED", "SESSION_EXPIRED")
+
+
+def test_only_officers_query_the_audit_trail(stack) -> None:
+    assert login(stack.gateway_url).get(AUDIT).status_code == 403
+    assert httpx.get(stack.gateway_url + AUDIT).status_code == 401
+
+
+@pytest.mark.parametrize("service", ["identity", "coordination_request", "attachment"])
+def test_the_services_role_cannot_rewrite_the_audit_trail(stack, service: str) -> None:
+    async def probe() -> tuple[list[str], int]:
+        conn = await asyncpg.connect(stack.infra.database_url(service))
+        refused = []
+        try:
+            await conn.execute("INSERT INTO audit_log (actor, action, result) VALUES ('probe', 'PROBE', 'SUCCESS')")
+            for statement in (
+                "UPDATE audit_log SET result = 'FORGED' WHERE actor = 'probe'",
+                "DELETE FROM audit_log WHERE actor = 'probe'",
+                "TRUNCATE audit_log",
+            ):
+                try:
+                    await conn.execute(statement)
+                except asyncpg.InsufficientPrivilegeError:
+                    refused.append(statement.split()[0])
+            return refused, await conn.fetchval("SELECT count(*) FROM audit_log WHERE result = 'SUCCESS'")
+        finally:
+            await conn.close()
+
+    refused, kept = asyncio.run(probe())
+    assert refused == ["UPDATE", "DELETE", "TRUNCATE"] and kept >= 1

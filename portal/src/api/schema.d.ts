@@ -213,6 +213,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/customs/audit-records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Audit trail (officers): by actor, enterprise, action and date */
+        get: operations["ApiV1CustomsAuditRecordsAuditRecords"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/customs/coordination-requests": {
         parameters: {
             query?: never;
@@ -449,6 +466,23 @@ export interface components {
         /** AttachmentList */
         AttachmentList: {
             items: components["schemas"]["AttachmentInfo"][];
+        };
+        /** AuditPage */
+        AuditPage: {
+            items: components["schemas"]["AuditRecord"][];
+        };
+        /** AuditRecord */
+        AuditRecord: {
+            action: string;
+            actor: string;
+            /** Format: date-time */
+            at: string;
+            client: string;
+            enterprise: string;
+            requestId: string;
+            result: string;
+            service: string;
+            target: string;
         };
         /** Case */
         Case: {
@@ -1100,6 +1134,48 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    ApiV1CustomsAuditRecordsAuditRecords: {
+        parameters: {
+            query?: {
+                actor?: string | null;
+                enterprise?: string | null;
+                action?: string | null;
+                from?: string | null;
+                to?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
                 };
             };
             /** @description Bad request syntax or unsupported method */

@@ -57,6 +57,15 @@ def main() -> None:
     print("Stopped. Data is kept for the next run.")
 
 
+def _card_line(running: services.Stack) -> str:
+    card = demo.CARDS[0]
+    port = running.card_agent_url.rsplit(":", 1)[-1]
+    return (
+        f"卡介质登录 as {card.username}: card {card.card_no}, PIN {card.pin}, after starting the card agent:"
+        f" .venv/bin/python -m services.identity.card_agent serve --demo --port {port} --origin {running.gateway_url}"
+    )
+
+
 def _banner(running: services.Stack, log_dir: Path) -> None:
     users = "\n".join(
         f"    {u.username:<8} / {u.password:<13} {'海关关员' if u.role == 'OFFICER' else '企业用户'}"
@@ -69,6 +78,7 @@ def _banner(running: services.Stack, log_dir: Path) -> None:
         f"  API:      {running.gateway_url}/api/v1\n"
         f"  API docs: {running.gateway_url}/schema\n"
         f"  Accounts (captcha code {services.FIXED_CAPTCHA} works in dev):\n{users}\n"
+        f"  Card:     {_card_line(running)}\n"
         f"  Logs:     {log_dir}\n"
         "Press Ctrl-C to stop.",
         flush=True,

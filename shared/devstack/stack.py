@@ -31,6 +31,8 @@ class Stack:
     clamd_address: str | None = None
     # Test profile only: write an ISO-8601 instant here to pin the services' clock; remove it to unpin.
     clock_file: Path | None = None
+    # Where the portal looks for the card agent (卡介质客户端控件); the gateway's CSP allows this origin.
+    card_agent_url: str = "http://127.0.0.1:8765"
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.log_dir / f"{name}.log"
@@ -67,6 +69,7 @@ def start(
         **(extra_env or {}),
     }
     result = Stack(infra=infra, gateway_url=f"http://127.0.0.1:{http_port}", log_dir=log_dir)
+    result.card_agent_url = base_env.setdefault("CARD_AGENT_URL", result.card_agent_url)
     if profile == "test":
         result.clock_file = log_dir.parent / "clock"  # in the work directory, next to the logs
         result.clock_file.unlink(missing_ok=True)

@@ -28,6 +28,7 @@ expect.set_options(timeout=10_000)
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives the portal in Chromium against the whole stack")
+    config.addinivalue_line("markers", "allow_console(pattern): console errors matching it are expected")
 
 
 @pytest.fixture(scope="session")
@@ -66,9 +67,10 @@ def page(browser: Browser, stack, request: pytest.FixtureRequest) -> Iterator[Pa
     )
     page = context.new_page()
     problems: list[str] = []
+    expected = [EXPECTED_REFUSAL, *(re.compile(m.args[0]) for m in request.node.iter_markers("allow_console"))]
 
     def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" and not EXPECTED_REFUSAL.match(message.text):
+        if message.type == "error" and not any(p.search(message.text) for p in expected):
             problems.append(f"console error: {message.text} ({message.location.get('url', '')})")
 
     def on_page_error(error: Error) -> None:

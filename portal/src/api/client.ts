@@ -72,7 +72,7 @@ export function url(path: Path, params: Record<string, string> = {}, query: Quer
 }
 
 /** Calls that ask about the session itself: a 401 there is an answer, not an expired session. */
-const SESSION_PATHS: Path[] = ['/api/v1/auth/login', '/api/v1/auth/logout', '/api/v1/me']
+const SESSION_PATHS: Path[] = ['/api/v1/auth/login', '/api/v1/auth/card/login', '/api/v1/auth/logout', '/api/v1/me']
 
 export async function call<T>(method: string, path: Path, options: CallOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' }
@@ -123,6 +123,14 @@ export const api = {
   login: (body: { username: string; password: string; captchaId: string; captchaCode: string }) =>
     call<{ message: string; user: Me }>('POST', '/api/v1/auth/login', { body }),
   logout: () => call<{ message: string }>('POST', '/api/v1/auth/logout'),
+  cardChallenge: (body: { cardNo: string }) =>
+    call<{ challengeId: string; nonce: string; expiresInSeconds: number; agentUrl: string }>(
+      'POST',
+      '/api/v1/auth/card/challenge',
+      { body },
+    ),
+  cardLogin: (body: { cardNo: string; challengeId: string; signature: string }) =>
+    call<{ message: string; user: Me }>('POST', '/api/v1/auth/card/login', { body }),
   me: () => call<Me>('GET', '/api/v1/me'),
 
   proofTypes: () => call<{ items: ProofType[] }>('GET', '/api/v1/reference/proof-types'),

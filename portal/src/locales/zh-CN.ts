@@ -22,7 +22,11 @@ export default {
     captchaRefresh: '看不清？点击图片换一张',
     submit: '登录',
     required: '请输入{field}',
-    cardSoon: '卡介质登录需要插入电子口岸卡并启动卡介质客户端控件，该功能即将开放。',
+    cardNo: '卡号',
+    pin: 'PIN码',
+    cardHint: '请插入电子口岸卡并启动卡介质客户端控件，输入卡号和PIN码后登录。',
+    cardSubmit: '卡介质登录',
+    noAgent: '未检测到卡介质客户端控件，请先启动卡介质客户端控件（python -m services.identity.card_agent serve）后重试',
   },
   home: {
     businessApps: '业务应用',

@@ -248,7 +248,8 @@ def make_handler(agent: Agent, port: int) -> type[BaseHTTPRequestHandler]:
 def serve(cards_dir: Path, port: int, origins: frozenset[str]) -> ThreadingHTTPServer:
     """A server bound to 127.0.0.1 (not yet serving: call serve_forever)."""
     agent = Agent(cards_dir, origins)
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(agent, port))
+    server = ThreadingHTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
+    server.RequestHandlerClass = make_handler(agent, server.server_port)  # the bound port, when 0 was asked for
     server.daemon_threads = True
     return server
 

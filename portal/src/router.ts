@@ -25,6 +25,7 @@ export const router = createRouter({
         { path: 'requests/:id', name: 'detail', component: () => import('./pages/apply/ApplicationForm.vue'), props: true },
         { path: 'query', name: 'query', component: () => import('./pages/query/QueryPage.vue'), meta: { title: '享惠受阻协调查询' } },
         { path: 'links', name: 'links', component: () => import('./pages/links/LinksPage.vue'), meta: { title: '出口报关单补录' } },
+        { path: 'account/password', name: 'password', component: () => import('./pages/account/PasswordPage.vue'), meta: { title: '修改密码' } },
       ],
     },
     { path: '/:rest(.*)*', redirect: '/' },

@@ -2,50 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import secrets
-import subprocess
-import sys
 from contextlib import closing
-from pathlib import Path
 
 import httpx
 import pytest
-from stdnum.cn import uscc
 
 from shared.devstack.stack import FIXED_CAPTCHA
+from tests.accounts import admin, create_user, new_credit_code, new_username
 from tests.support import login
 
 pytestmark = pytest.mark.e2e
-
-ROOT = Path(__file__).resolve().parents[2]
-DEMO_CREDIT_CODE = "91310115MA1K4B2X0T"
-PASSWORD = "Harbour#Line7"
-
-
-def admin(stack, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": stack.infra.database_url("identity")}
-    return subprocess.run(
-        [sys.executable, "-m", "services.identity.admin", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def new_credit_code() -> str:
-    """A fresh, valid 统一社会信用代码 (91 + a Shanghai division + a random organisation code + check digit)."""
-    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-    body = "91310115" + "".join(secrets.choice(alphabet) for _ in range(9))
-    return body + uscc.calc_check_digit(body)
-
-
-def new_username(prefix: str = "acct") -> str:
-    return f"{prefix}-{secrets.token_hex(4)}"
 
 
 def attempt(stack, username: str, password: str) -> httpx.Response:
@@ -54,24 +20,6 @@ def attempt(stack, username: str, password: str) -> httpx.Response:
         stack.gateway_url + "/api/v1/auth/login",
         json={"username": username, "password": password, "captchaId": captcha_id, "captchaCode": FIXED_CAPTCHA},
     )
-
-
-def create_user(stack, password: str = PASSWORD, enterprise: str = DEMO_CREDIT_CODE) -> tuple[str, str]:
-    username = new_username()
-    done = admin(
-        stack,
-        "user",
-        "create",
-        username,
-        "--display-name",
-        "测试用户",
-        "--enterprise",
-        enterprise,
-        "--password",
-        password,
-    )
-    assert done.returncode == 0, done.stderr
-    return username, password
 
 
 def test_admin_creates_enterprise_and_user_who_logs_in(stack) -> None:

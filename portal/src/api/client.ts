@@ -132,6 +132,8 @@ export const api = {
   cardLogin: (body: { cardNo: string; challengeId: string; signature: string }) =>
     call<{ message: string; user: Me }>('POST', '/api/v1/auth/card/login', { body }),
   me: () => call<Me>('GET', '/api/v1/me'),
+  changePassword: (body: { oldPassword: string; newPassword: string }) =>
+    call<{ message: string; sessionsEnded: number }>('POST', '/api/v1/me/password', { body }),
 
   proofTypes: () => call<{ items: ProofType[] }>('GET', '/api/v1/reference/proof-types'),
   agreements: () => call<Schemas['AgreementList']>('GET', '/api/v1/reference/agreements'),

@@ -121,6 +121,16 @@ export default {
     all: '全部',
     empty: '暂无数据',
   },
+  account: {
+    changePassword: '修改密码',
+    oldPassword: '原密码',
+    newPassword: '新密码',
+    confirmPassword: '确认新密码',
+    policy: '至少8位，包含大写字母、小写字母、数字、符号中的至少三类，不能与原密码相同，不能是常见密码',
+    mismatch: '两次输入的新密码不一致',
+    submit: '确认修改',
+    otherSessionsEnded: '您在其他地方的登录已退出',
+  },
   link: {
     title: '出口报关单补录',
     proofType: '享惠证明类型',

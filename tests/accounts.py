@@ -1,0 +1,52 @@
+"""Helpers for tests of accounts: the admin command run against the test stack's identity database."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from stdnum.cn import uscc
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_CREDIT_CODE = "91310115MA1K4B2X0T"
+PASSWORD = "Harbour#Line7"
+
+
+def admin(stack, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m services.identity.admin ARGS` on the stack's identity database."""
+    env = {**os.environ, "DATABASE_URL": stack.infra.database_url("identity")}
+    return subprocess.run(
+        [sys.executable, "-m", "services.identity.admin", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def new_credit_code() -> str:
+    """A fresh, valid 统一社会信用代码 (91 + a Shanghai division + a random organisation code + check digit)."""
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    body = "91310115" + "".join(secrets.choice(alphabet) for _ in range(9))
+    return body + uscc.calc_check_digit(body)
+
+
+def new_username(prefix: str = "acct") -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def create_user(
+    stack, password: str = PASSWORD, enterprise: str = DEMO_CREDIT_CODE, display_name: str = "测试用户"
+) -> tuple[str, str]:
+    """A new enterprise user of the demo enterprise, made with the admin command; (username, password)."""
+    username = new_username()
+    done = admin(stack, "user", "create", username, "--display-name", display_name, "--enterprise", enterprise,
+                 "--password", password)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return username, password

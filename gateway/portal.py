@@ -11,6 +11,8 @@ from pathlib import Path
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
 
+from gateway.settings import DEFAULT_CARD_AGENT_URL
+
 # No inline or foreign scripts; Element Plus sets style attributes, the captcha is a data: image. The page may
 # also talk to the card agent (卡介质客户端控件) on this machine's loopback, at the origin given by CARD_AGENT_URL.
 CONTENT_SECURITY_POLICY = (
@@ -58,7 +60,9 @@ def load(dist: Path) -> dict[str, Asset]:
 def _respond(request: Request, asset: Asset) -> Response:
     headers = {"Cache-Control": asset.cache_control, "Vary": "Accept-Encoding", **SECURITY_HEADERS}
     if asset.media_type.startswith("text/html"):
-        headers["Content-Security-Policy"] = content_security_policy(request.app.state.settings.card_agent_origin)
+        settings = request.app.state.get("settings")
+        agent = settings.card_agent_origin if settings else DEFAULT_CARD_AGENT_URL
+        headers["Content-Security-Policy"] = content_security_policy(agent)
     body = asset.body
     if asset.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
         body, headers["Content-Encoding"] = asset.gzipped, "gzip"

@@ -27,6 +27,7 @@ from services.identity.service import (
     _digest,
     _name_key,
 )
+from services.identity.throttle import SlidingWindowLimit
 from shared.bus import Endpoint
 from shared.contracts import card as c
 from shared.contracts import identity
@@ -36,6 +37,10 @@ from shared.errors import ServiceError, TooManyRequests, ValidationFailed
 CHALLENGE_TTL = timedelta(minutes=2)
 NONCE_BYTES = 32  # 256 bits
 CARD_NO = re.compile(r"^[0-9A-Za-z-]{4,32}$")
+# A challenge costs one row (no image, unlike a captcha): its own limit per client address and in all, per replica.
+CHALLENGES_PER_ADDRESS = 60
+CHALLENGES_OVERALL = 600
+CHALLENGE_WINDOW_SECONDS = 10
 
 
 class ChallengeInvalid(ServiceError):
@@ -69,12 +74,12 @@ class CardLogin:
     def __init__(self, identity_service: Identity) -> None:
         self.identity = identity_service
         self.pool = identity_service.pool
+        self.limit = SlidingWindowLimit(CHALLENGES_PER_ADDRESS, CHALLENGES_OVERALL, CHALLENGE_WINDOW_SECONDS)
 
     async def challenge(self, cmd: c.CardChallengeRequest) -> c.CardChallenge:
         card_no = _card_no(cmd.card_no)
-        # Same throttle as captchas: a challenge costs a row. Any well-formed number gets one, so the answer never
-        # tells which cards exist.
-        wait = self.identity.captcha_limit.take(cmd.client_ip)
+        # Throttled like captchas. Any well-formed number gets a challenge, so the answer never tells which cards exist.
+        wait = self.limit.take(cmd.client_ip)
         if wait:
             raise TooManyRequests(retry_after=wait)
         challenge_id, nonce = uuid.uuid4(), secrets.token_bytes(NONCE_BYTES)

@@ -37,7 +37,7 @@ from shared import demo
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CARDS_DIR = ROOT / ".data" / "cards"
 DEFAULT_PORT = 8765
-DEFAULT_ORIGIN = "http://127.0.0.1:8000"
+DEFAULT_ORIGIN = "http://127.0.0.1:8000,http://localhost:8000"  # make run's portal, by either name
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 MAX_PIN_TRIES = 5
 MAX_CHALLENGE_BYTES = 256
@@ -273,7 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     srv.add_argument("--cards", type=Path, default=DEFAULT_CARDS_DIR, help="directory of <cardNo>.card.json files")
     srv.add_argument("--port", type=int, default=int(os.environ.get("CARD_AGENT_PORT", DEFAULT_PORT)))
     srv.add_argument(
-        "--origin", default=os.environ.get("CARD_AGENT_ORIGIN", DEFAULT_ORIGIN), help="the portal's origin"
+        "--origin",
+        default=os.environ.get("CARD_AGENT_ORIGIN", DEFAULT_ORIGIN),
+        help="the portal's origin(s), comma-separated",
     )
     srv.add_argument("--demo", action="store_true", help="also write the demo card into --cards if it is missing")
     args = parser.parse_args(argv)

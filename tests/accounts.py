@@ -6,9 +6,13 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 from stdnum.cn import uscc
+
+from shared.devstack.stack import FIXED_CAPTCHA
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CREDIT_CODE = "91310115MA1K4B2X0T"
@@ -50,3 +54,42 @@ def create_user(
                  "--password", password)  # fmt: skip
     assert done.returncode == 0, done.stderr
     return username, password
+
+
+def captcha_id(base_url: str) -> str:
+    """A fresh captcha, waiting out identity's per-address throttle (these tests log in often, from one address)."""
+    for _ in range(5):
+        response = httpx.get(base_url + "/api/v1/auth/captcha")
+        if response.status_code != 429:
+            return response.json()["captchaId"]
+        time.sleep(float(response.headers.get("Retry-After", "1")))
+    raise AssertionError("captchas stayed throttled")
+
+
+def attempt(base_url: str, username: str, password: str) -> httpx.Response:
+    """One login try; the response as it is."""
+    return httpx.post(
+        base_url + "/api/v1/auth/login",
+        json={
+            "username": username,
+            "password": password,
+            "captchaId": captcha_id(base_url),
+            "captchaCode": FIXED_CAPTCHA,
+        },
+    )
+
+
+def login(base_url: str, username: str, password: str) -> httpx.Client:
+    """A client logged in as this user (a session of its own)."""
+    client = httpx.Client(base_url=base_url, timeout=30)
+    response = client.post(
+        "/api/v1/auth/login",
+        json={
+            "username": username,
+            "password": password,
+            "captchaId": captcha_id(base_url),
+            "captchaCode": FIXED_CAPTCHA,
+        },
+    )
+    assert response.status_code == 200, response.text
+    return client

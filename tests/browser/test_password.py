@@ -8,9 +8,8 @@ from contextlib import closing
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.accounts import create_user
+from tests.accounts import create_user, login
 from tests.browser.portal import api_client, message, shot, sign_in
-from tests.support import login
 
 pytestmark = pytest.mark.browser
 

@@ -93,3 +93,21 @@ def login(base_url: str, username: str, password: str) -> httpx.Client:
     )
     assert response.status_code == 200, response.text
     return client
+
+
+def audit_records(stack, **where: str) -> list[dict]:
+    """identity's audit records matching column = value, oldest first."""
+    import asyncio
+
+    import asyncpg
+
+    async def fetch() -> list[dict]:
+        conn = await asyncpg.connect(stack.infra.database_url("identity"))
+        try:
+            clauses = " AND ".join(f"{column} = ${i}" for i, column in enumerate(where, start=1))
+            rows = await conn.fetch(f"SELECT * FROM audit_log WHERE {clauses} ORDER BY id", *where.values())
+            return [dict(r) for r in rows]
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())

@@ -7,6 +7,7 @@ import hashlib
 from datetime import timedelta
 
 from services.identity import passwords
+from shared import audit
 from shared.bus import Endpoint
 from shared.contracts import identity as c
 from shared.contracts.common import FieldError
@@ -30,7 +31,8 @@ class Accounts:
         token_hash = _digest(cmd.token)
         async with self.pool.acquire() as conn:
             user = await conn.fetchrow(
-                "SELECT u.id, u.password_hash FROM sessions s JOIN users u ON u.id = s.user_id"
+                "SELECT u.id, u.username, u.password_hash, e.credit_code"
+                " FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN enterprises e ON e.id = u.enterprise_id"
                 " WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()"
                 " AND s.last_seen_at > now() - $2::interval AND u.disabled_at IS NULL",
                 token_hash,
@@ -48,7 +50,10 @@ class Accounts:
                 fields.append(FieldError(field="oldPassword", message=WRONG_OLD_PASSWORD))
             for problem in passwords.problems(cmd.new_password, cmd.old_password if old_ok else None):
                 fields.append(FieldError(field="newPassword", message=problem))
+            who = {"actor": user["username"], "enterprise": user["credit_code"], "action": "PASSWORD_CHANGE"}
             if fields:
+                reasons = ",".join(sorted({f.field for f in fields}))
+                await audit.record(conn, **who, result=audit.REFUSED, target=reasons)
                 raise ValidationFailed("密码修改失败，请按提示修改", fields=fields)
             new_hash = await asyncio.to_thread(passwords.hasher.hash, cmd.new_password)
             async with conn.transaction():
@@ -68,6 +73,7 @@ class Accounts:
                     user["id"],
                     token_hash,
                 )
+                await audit.record(conn, **who, target=f"sessionsEnded={len(ended)}")
         return c.PasswordChanged(sessions_ended=len(ended))
 
 

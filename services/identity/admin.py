@@ -10,6 +10,7 @@
 Without --password or --password-stdin the password is asked for twice on the terminal. Passwords obey the policy
 of services/identity/passwords.py and are stored as argon2id hashes. Exit status: 0 done, 2 refused (the reason is
 printed in Chinese and English: invalid credit code, duplicate username, unknown enterprise, weak password …).
+Every command that succeeds leaves a record in identity's audit trail (actor `admin:<OS user>`).
 
 Other command groups plug in through COMMAND_GROUPS: a function that adds its subparser to the top-level
 subparsers and sets `run` (an `async def run(conn, args) -> str`) on each of its commands, e.g. a `card` group.
@@ -30,6 +31,7 @@ import asyncpg
 from stdnum.cn import uscc
 
 from services.identity import passwords
+from shared import audit
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{2,63}$")
 CUSTOMS_CODE = re.compile(r"^[0-9]{10}$")
@@ -242,6 +244,14 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def operator() -> str:
+    """Who ran the command, as the operating system knows them (for the audit trail)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
 async def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     database_url = os.environ.get("DATABASE_URL")
@@ -251,7 +261,16 @@ async def main(argv: list[str] | None = None) -> int:
     run: Run = args.run
     conn = await asyncpg.connect(database_url)
     try:
-        print(await run(conn, args))
+        async with conn.transaction():  # the act and its audit record stand or fall together
+            done = await run(conn, args)
+            await audit.record(
+                conn,
+                actor=f"admin:{operator()}",
+                action=f"ADMIN_{args.group}_{args.command}".upper().replace("-", "_"),
+                target=getattr(args, "username", None) or getattr(args, "credit_code", None) or "",
+                client="",
+            )
+        print(done)
     except Refused as refused:
         print(refused, file=sys.stderr)
         return REFUSED

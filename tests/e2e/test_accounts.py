@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from services.identity.service import CAPTCHA_WINDOW_SECONDS
-from tests.accounts import admin, attempt, create_user, login, new_credit_code, new_username
+from tests.accounts import admin, attempt, audit_records, create_user, login, new_credit_code, new_username
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("captcha_window_left_clear")]
 
@@ -141,6 +141,8 @@ def test_disable_ends_every_session_at_once_and_refuses_login(stack) -> None:
     assert attempt(stack.gateway_url, username, "Wrong#Pass99").status_code == 401  # a wrong password says nothing more
 
     assert admin(stack, "user", "enable", username).returncode == 0
+    actions = [r["action"] for r in audit_records(stack, target=username) if r["actor"].startswith("admin:")]
+    assert actions == ["ADMIN_USER_CREATE", "ADMIN_USER_DISABLE", "ADMIN_USER_ENABLE"]
     with closing(login(stack.gateway_url, username, password)) as client:
         assert client.get("/api/v1/me").status_code == 200
     unknown = admin(stack, "user", "disable", new_username())
@@ -198,6 +200,14 @@ def test_change_password_over_the_api(stack) -> None:
     assert attempt(stack.gateway_url, username, password).status_code == 401
     with closing(login(stack.gateway_url, username, "Brand#New2026")) as client:
         assert client.get("/api/v1/me").status_code == 200
+    trail = [(r["result"], r["target"]) for r in audit_records(stack, actor=username, action="PASSWORD_CHANGE")]
+    assert trail == [
+        ("REFUSED", "oldPassword"),
+        ("REFUSED", "newPassword"),
+        ("REFUSED", "newPassword,oldPassword"),
+        ("REFUSED", "newPassword"),
+        ("SUCCESS", "sessionsEnded=1"),
+    ]
 
     anonymous = httpx.post(stack.gateway_url + "/api/v1/me/password", json={"oldPassword": "x", "newPassword": "y"})
     assert anonymous.status_code == 401

@@ -28,6 +28,7 @@ from services.identity.service import (
     _name_key,
 )
 from services.identity.throttle import SlidingWindowLimit
+from shared import audit
 from shared.bus import Endpoint
 from shared.contracts import card as c
 from shared.contracts import identity
@@ -185,6 +186,15 @@ class CardLogin:
             card["user_id"] if card else None,
             outcome,
             cmd.client_ip[:64],
+        )
+        # The audit trail (shared/audit.py), as the password login records its tries.
+        await audit.record(
+            conn,
+            actor=card["username"] if card else ("card:" + cmd.card_no)[:200],
+            action="CARD_LOGIN",
+            result=audit.SUCCESS if outcome == "CARD_SUCCESS" else outcome,
+            target=cmd.card_no[:64],
+            client=cmd.client_ip[:64],
         )
 
 

@@ -28,6 +28,17 @@ def sql(stack, query: str, *args) -> None:
     asyncio.run(run())
 
 
+def fetch(stack, query: str, *args) -> list[asyncpg.Record]:
+    async def run() -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(stack.infra.database_url("identity"))
+        try:
+            return await conn.fetch(query, *args)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
 def new_user_with_card(stack) -> tuple[str, str, bytes]:
     """A user of the demo enterprise with a card of its own: (username, card number, the card's private key)."""
     username, card_no, sk = f"card-{secrets.token_hex(4)}", "88" + str(secrets.randbelow(10**11)).zfill(11), b""
@@ -109,6 +120,10 @@ def test_a_challenge_works_once(stack, holder) -> None:
     unknown = card_login(client, card_no, str(uuid.uuid4()), signature)
     assert unknown.status_code == 401 and unknown.json()["code"] == "CARD_CHALLENGE_INVALID"
     assert card_login(client, card_no, "not-a-uuid", signature).json()["code"] == "CARD_CHALLENGE_INVALID"
+    trail = fetch(stack, "SELECT actor, action, result FROM audit_log WHERE target = $1 ORDER BY id", card_no)
+    assert [tuple(r) for r in trail] == [(username, "CARD_LOGIN", "SUCCESS")] + [
+        (username, "CARD_LOGIN", "CARD_CHALLENGE_INVALID")
+    ] * 3
 
 
 def test_an_expired_challenge_is_refused(stack, holder) -> None:

@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 from stdnum.cn import uscc
 
-from services.identity import passwords
+from services.identity import passwords, sm2
 from shared import audit
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{2,63}$")
@@ -229,7 +229,51 @@ def user_commands(groups: argparse._SubParsersAction) -> None:
 
 
 # Extension point: each adds one command group (a `card` group can be added here).
-COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [enterprise_commands, user_commands]
+# ---- cards (卡介质) --------------------------------------------------------------------------------------------
+
+
+async def register_card(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
+    """Binds a card's SM2 public key (as `card_agent new-card` prints it) to one user."""
+    try:
+        key = bytes.fromhex(args.public_key)
+    except ValueError:
+        key = b""
+    if not sm2.valid_public_key(key):
+        raise Refused("公钥不是有效的SM2公钥（04开头的130位十六进制）", "not an SM2 public key (04 + 128 hex digits)")
+    user = await user_id(conn, args.username)
+    try:
+        await conn.execute(
+            "INSERT INTO cards (card_no, user_id, public_key) VALUES ($1, $2, $3)", args.card_no, user, key
+        )
+    except asyncpg.UniqueViolationError:
+        raise Refused(f"卡号已登记：{args.card_no}", f"card already registered: {args.card_no}") from None
+    except asyncpg.CheckViolationError:
+        raise Refused(f"卡号格式有误：{args.card_no}", f"invalid card number: {args.card_no}") from None
+    return f"已为用户 {args.username} 登记卡 {args.card_no} / card registered"
+
+
+async def revoke_card(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
+    revoked = await conn.fetchval(
+        "UPDATE cards SET revoked_at = coalesce(revoked_at, now()) WHERE card_no = $1 RETURNING card_no", args.card_no
+    )
+    if revoked is None:
+        raise Refused(f"卡不存在：{args.card_no}", f"no such card: {args.card_no}")
+    return f"已吊销卡 {args.card_no} / card revoked"
+
+
+def card_commands(groups: argparse._SubParsersAction) -> None:
+    card = groups.add_parser("card", help="cards for card-medium login").add_subparsers(dest="command", required=True)
+    register = card.add_parser("register", help="bind a card's SM2 public key to a user")
+    register.add_argument("card_no")
+    register.add_argument("--username", required=True)
+    register.add_argument("--public-key", required=True, help="hex, as `card_agent new-card` prints it")
+    register.set_defaults(run=register_card)
+    revoke = card.add_parser("revoke", help="revoke a card: it can no longer log in")
+    revoke.add_argument("card_no")
+    revoke.set_defaults(run=revoke_card)
+
+
+COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [enterprise_commands, user_commands, card_commands]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -267,7 +311,9 @@ async def main(argv: list[str] | None = None) -> int:
                 conn,
                 actor=f"admin:{operator()}",
                 action=f"ADMIN_{args.group}_{args.command}".upper().replace("-", "_"),
-                target=getattr(args, "username", None) or getattr(args, "credit_code", None) or "",
+                target=" ".join(
+                    str(v) for v in (getattr(args, n, None) for n in ("card_no", "username", "credit_code")) if v
+                ),
                 client="",
             )
         print(done)

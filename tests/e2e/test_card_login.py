@@ -225,3 +225,30 @@ def test_a_disabled_users_card_does_not_log_in(stack, holder) -> None:
     response = card_login(client, card_no, issued["challengeId"], signed(sk, issued))
     assert response.status_code == 403 and response.json()["code"] == "ACCOUNT_DISABLED"
     assert "set-cookie" not in response.headers
+
+
+def test_cards_are_registered_and_revoked_with_the_admin_command(stack) -> None:
+    from tests.accounts import admin, create_user
+
+    username, _ = create_user(stack)
+    sk = sm2.generate_private_key()
+    card_no = "88" + str(secrets.randbelow(10**11)).zfill(11)
+    bad = admin(stack, "card", "register", card_no, "--username", username, "--public-key", "04abcd")
+    assert bad.returncode == 2 and "公钥不是有效的SM2公钥" in bad.stderr
+    done = admin(stack, "card", "register", card_no, "--username", username, "--public-key", sm2.public_key(sk).hex())
+    assert done.returncode == 0, done.stderr
+    again = admin(stack, "card", "register", card_no, "--username", username, "--public-key", sm2.public_key(sk).hex())
+    assert again.returncode == 2 and "卡号已登记" in again.stderr
+
+    with httpx.Client(base_url=stack.gateway_url) as client:
+        issued = challenge(client, card_no)
+        assert card_login(client, card_no, issued["challengeId"], signed(sk, issued)).status_code == 200
+        assert client.get("/api/v1/me").json()["username"] == username
+
+    assert admin(stack, "card", "revoke", card_no).returncode == 0
+    with httpx.Client(base_url=stack.gateway_url) as client:
+        response = client.post("/api/v1/auth/card/challenge", json={"cardNo": card_no})
+        if response.status_code == 200:  # a revoked card may still be asked for a challenge, but cannot log in
+            refused = card_login(client, card_no, response.json()["challengeId"], signed(sk, response.json()))
+            assert refused.status_code == 401, refused.text
+    assert admin(stack, "card", "revoke", "8800000000000").returncode == 2

@@ -18,13 +18,9 @@ import asyncpg
 
 from services.identity import sm2
 from services.identity.service import (
-    LOCKOUT,
-    MAX_FAILED_ATTEMPTS,
-    SESSION_MAX_AGE,
     AccountDisabled,
     AccountLocked,
     Identity,
-    _digest,
     _name_key,
 )
 from services.identity.throttle import SlidingWindowLimit
@@ -109,7 +105,7 @@ class CardLogin:
                 card_no,
             )
             name_key = _name_key(card["username"]) if card else _name_key("card:" + card_no)
-            if not await self._count_attempt(conn, name_key):
+            if not await self.identity.count_attempt(conn, name_key):
                 await self._audit(conn, cmd, card, "LOCKED")
                 raise AccountLocked()
             try:
@@ -143,38 +139,9 @@ class CardLogin:
             if card["disabled"]:  # told only to whoever holds the card and its PIN, as the password login does
                 await self._audit(conn, cmd, card, "DISABLED")
                 raise AccountDisabled()
-            token = secrets.token_urlsafe(32)
-            async with conn.transaction():
-                await conn.execute("DELETE FROM login_failures WHERE name_key = $1", name_key)
-                await conn.execute(
-                    "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, now() + $3::interval)",
-                    _digest(token),
-                    card["user_id"],
-                    SESSION_MAX_AGE,
-                )
-                await self._audit(conn, cmd, card, "CARD_SUCCESS")
-            actor = await self.identity._actor(conn, card["user_id"])
-        return identity.Session(
-            token=token,
-            actor=self.identity.signer.sign(actor),
-            idle_timeout_seconds=int(self.identity.idle.total_seconds()),
-        )
-
-    @staticmethod
-    async def _count_attempt(conn: asyncpg.Connection, name_key: bytes) -> bool:
-        """The password login's count (Identity.login): one statement, so concurrent tries cannot pass the limit."""
-        counted = await conn.fetchval(
-            "INSERT INTO login_failures AS f (name_key, attempts, expires_at) VALUES ($1, 1, now() + $3::interval)"
-            " ON CONFLICT (name_key) DO UPDATE SET"
-            " attempts = CASE WHEN f.expires_at <= now() THEN 1 ELSE f.attempts + 1 END,"
-            " expires_at = now() + $3::interval"
-            " WHERE f.expires_at <= now() OR f.attempts < $2"
-            " RETURNING attempts",
-            name_key,
-            MAX_FAILED_ATTEMPTS,
-            LOCKOUT,
-        )
-        return counted is not None
+            return await self.identity.open_session(
+                conn, card["user_id"], name_key, lambda: self._audit(conn, cmd, card, "CARD_SUCCESS")
+            )
 
     @staticmethod
     async def _audit(

@@ -8,6 +8,7 @@ import hmac
 import secrets
 import unicodedata
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -129,18 +130,7 @@ class Identity:
             # checked, in one statement, so that however many arrive at once at most MAX_FAILED_ATTEMPTS are
             # checked. A success clears the count; a failure leaves its attempt counted.
             name_key = _name_key(cmd.username)
-            counted = await conn.fetchval(
-                "INSERT INTO login_failures AS f (name_key, attempts, expires_at) VALUES ($1, 1, now() + $3::interval)"
-                " ON CONFLICT (name_key) DO UPDATE SET"
-                " attempts = CASE WHEN f.expires_at <= now() THEN 1 ELSE f.attempts + 1 END,"
-                " expires_at = now() + $3::interval"
-                " WHERE f.expires_at <= now() OR f.attempts < $2"
-                " RETURNING attempts",
-                name_key,
-                MAX_FAILED_ATTEMPTS,
-                LOCKOUT,
-            )
-            if counted is None:
+            if not await self.count_attempt(conn, name_key):
                 await self._audit(conn, cmd, user_id, "LOCKED")
                 raise AccountLocked()
             ok = await asyncio.to_thread(self._verify, user["password_hash"] if user else _DUMMY_HASH, cmd.password)
@@ -150,17 +140,46 @@ class Identity:
             if user["disabled_at"] is not None:  # told only to whoever knows the password
                 await self._audit(conn, cmd, user_id, "DISABLED")
                 raise AccountDisabled()
-            token = secrets.token_urlsafe(32)
-            async with conn.transaction():
-                await conn.execute("DELETE FROM login_failures WHERE name_key = $1", name_key)
-                await conn.execute(
-                    "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, now() + $3::interval)",
-                    _digest(token),
-                    user["id"],
-                    SESSION_MAX_AGE,
-                )
-                await self._audit(conn, cmd, user["id"], "SUCCESS")
-            actor = await self._actor(conn, user["id"])
+            return await self.open_session(
+                conn, user["id"], name_key, lambda: self._audit(conn, cmd, user["id"], "SUCCESS")
+            )
+
+    @staticmethod
+    async def count_attempt(conn: asyncpg.Connection, name_key: bytes) -> bool:
+        """Counts a login try under its name before anything is checked; False when the name is locked. One
+        statement, so however many tries arrive at once at most MAX_FAILED_ATTEMPTS get through."""
+        counted = await conn.fetchval(
+            "INSERT INTO login_failures AS f (name_key, attempts, expires_at) VALUES ($1, 1, now() + $3::interval)"
+            " ON CONFLICT (name_key) DO UPDATE SET"
+            " attempts = CASE WHEN f.expires_at <= now() THEN 1 ELSE f.attempts + 1 END,"
+            " expires_at = now() + $3::interval"
+            " WHERE f.expires_at <= now() OR f.attempts < $2"
+            " RETURNING attempts",
+            name_key,
+            MAX_FAILED_ATTEMPTS,
+            LOCKOUT,
+        )
+        return counted is not None
+
+    async def open_session(
+        self,
+        conn: asyncpg.Connection,
+        user_id: uuid.UUID,
+        name_key: bytes,
+        audit_success: Callable[[], Awaitable[None]],
+    ) -> c.Session:
+        """A successful login of either kind: the name's count cleared, a session, its audit record, together."""
+        token = secrets.token_urlsafe(32)
+        async with conn.transaction():
+            await conn.execute("DELETE FROM login_failures WHERE name_key = $1", name_key)
+            await conn.execute(
+                "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, now() + $3::interval)",
+                _digest(token),
+                user_id,
+                SESSION_MAX_AGE,
+            )
+            await audit_success()
+        actor = await self._actor(conn, user_id)
         return c.Session(
             token=token, actor=self.signer.sign(actor), idle_timeout_seconds=int(self.idle.total_seconds())
         )

@@ -4,6 +4,7 @@ embedded binaries; then every service and the gateway as real processes (profile
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -22,6 +23,9 @@ def stack() -> Iterator[services.Stack]:
     portal.ensure_built()  # the gateway reads the built portal once, at start-up
     with ExitStack() as exits:
         work = Path(tempfile.mkdtemp(prefix="xianghui-test-"))
+        # Removed last, after every server stopped (~200 MB a run); KEEP_TEST_DATA=1 keeps it to look at the logs.
+        if os.environ.get("KEEP_TEST_DATA") != "1":
+            exits.callback(shutil.rmtree, work, ignore_errors=True)
         infra = infrastructure.from_environment()
         if infra is None and os.environ.get("TEST_INFRA", "auto") != "embedded" and infrastructure.docker_answers():
             infra = infrastructure.start_containers(exits, work / "containers")

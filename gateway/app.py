@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from shared import health as probes
 log = logging.getLogger(__name__)
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # On every response unless the route set its own (the portal's pages carry their own CSP; Swagger UI outside
 # production needs its scripts).
 SECURITY_HEADERS = {
@@ -82,7 +84,9 @@ def _refusal(status: int, code: str, message: str, fields: list | None = None) -
 
 
 async def before_request(request: Request) -> Response | None:
-    logs.request_id.set(request.headers.get(logs.REQUEST_ID_HEADER) or logs.new_request_id())
+    # A caller's request id is kept only if it looks like one: it goes into every log line and audit record.
+    given = request.headers.get(logs.REQUEST_ID_HEADER, "")
+    logs.request_id.set(given if REQUEST_ID.fullmatch(given) else logs.new_request_id())
     logs.client_address.set(request.client.host if request.client else None)
     # PostgreSQL text cannot hold NUL: a parameter carrying one is refused by name before any service sees it.
     for key, value in request.query_params.multi_items():

@@ -72,7 +72,7 @@ async def decode_body(request: Request, model: type[T]) -> T:
         else:
             message = "格式有误"
         raise ValidationFailed("请求内容有误", fields=[FieldError(field=field, message=message)]) from None
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
         raise ServiceError("请求内容不是有效的JSON", code="BAD_JSON", status=400) from None
 
 

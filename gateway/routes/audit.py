@@ -21,6 +21,7 @@ from shared.errors import ServiceError, ValidationFailed
 
 log = logging.getLogger(__name__)
 _pending: set[asyncio.Task] = set()
+MAX_IN_FLIGHT = 200
 
 
 @get("/api/v1/customs/audit-records", summary="Audit trail (officers): by actor, enterprise, action and date")
@@ -57,13 +58,19 @@ async def audit_records(
 
 
 def record_refusal(request: Request, exc: ServiceError) -> None:
-    """Hands a refusal to identity in the background: the answer to the client never waits for it."""
+    """Hands a refusal to identity in the background: the answer to the client never waits for it. Logins are
+    audited by identity itself; a flood of refusals beyond MAX_IN_FLIGHT is logged, not queued without bound."""
+    if request.url.path.startswith("/api/v1/auth/"):
+        return
+    if len(_pending) >= MAX_IN_FLIGHT:
+        log.warning("refusal not recorded in the audit trail: too many at once", extra={"fields": {"code": exc.code}})
+        return
     actor = getattr(request.state, "actor", None)
     refusal = Refusal(
         who=actor.username if actor else "anonymous",
         enterprise=(actor.credit_code or "") if actor else "",
         action=f"{request.method} {request.scope.get('path_template') or request.url.path}",
-        target=request.url.path,
+        target=request.url.path.replace("\x00", "")[:500],
         result=exc.code,
         client=request.client.host if request.client else "",
     )

@@ -41,9 +41,17 @@ class Accounts:
             if user is None:
                 raise Unauthenticated("登录已失效，请重新登录", code="SESSION_EXPIRED")
             fields: list[FieldError] = []
+            # The old password is guessed no more freely than at login: the same count, the same lock.
+            from services.identity.service import AccountLocked, Identity, _name_key  # it imports this module
+
+            name_key = _name_key(user["username"])
+            if cmd.old_password and not await Identity.count_attempt(conn, name_key):
+                raise AccountLocked()
             old_ok = bool(cmd.old_password) and await asyncio.to_thread(
                 passwords.verify, user["password_hash"], cmd.old_password
             )
+            if old_ok:
+                await conn.execute("DELETE FROM login_failures WHERE name_key = $1", name_key)
             if not cmd.old_password:
                 fields.append(FieldError(field="oldPassword", message=OLD_PASSWORD_REQUIRED))
             elif not old_ok:

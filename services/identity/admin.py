@@ -253,12 +253,15 @@ async def register_card(conn: asyncpg.Connection, args: argparse.Namespace) -> s
 
 
 async def revoke_card(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
-    revoked = await conn.fetchval(
-        "UPDATE cards SET revoked_at = coalesce(revoked_at, now()) WHERE card_no = $1 RETURNING card_no", args.card_no
-    )
-    if revoked is None:
-        raise Refused(f"卡不存在：{args.card_no}", f"no such card: {args.card_no}")
-    return f"已吊销卡 {args.card_no} / card revoked"
+    async with conn.transaction():  # revoked, and its holder's sessions ended (a lost card's session too)
+        holder = await conn.fetchval(
+            "UPDATE cards SET revoked_at = coalesce(revoked_at, now()) WHERE card_no = $1 RETURNING user_id",
+            args.card_no,
+        )
+        if holder is None:
+            raise Refused(f"卡不存在：{args.card_no}", f"no such card: {args.card_no}")
+        ended = await end_sessions(conn, holder)
+    return f"已吊销卡 {args.card_no}，结束会话 {ended} 个 / card revoked, {ended} sessions ended"
 
 
 def card_commands(groups: argparse._SubParsersAction) -> None:

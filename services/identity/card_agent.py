@@ -141,19 +141,22 @@ class Agent:
         path = self.cards_dir / f"{card_no}.card.json"
         if not path.is_file():
             raise CardError(404, "CARD_NOT_FOUND", "未检测到该卡号的卡介质，请确认卡已插入")
+        # The try is counted before the PIN is checked, under the lock: parallel requests cannot get more guesses.
         with self._lock:
-            if self._wrong.get(card_no, 0) >= MAX_PIN_TRIES:
+            tries = self._wrong.get(card_no, 0)
+            if tries >= MAX_PIN_TRIES:
                 raise CardError(423, "CARD_LOCKED", "PIN码错误次数过多，卡已锁定")
+            self._wrong[card_no] = tries = tries + 1
         try:
             signature = sign_challenge(read_card(path), pin, challenge)
         except CardError as error:
             if error.code == "PIN_WRONG":
-                with self._lock:
-                    self._wrong[card_no] = tries = self._wrong.get(card_no, 0) + 1
                 left = MAX_PIN_TRIES - tries
                 raise CardError(
                     403, "PIN_WRONG", f"PIN码错误，还可尝试{left}次" if left else "PIN码错误，卡已锁定"
                 ) from None
+            with self._lock:  # not a PIN failure: the try does not count
+                self._wrong[card_no] = max(self._wrong.get(card_no, 1) - 1, 0)
             raise
         with self._lock:
             self._wrong.pop(card_no, None)

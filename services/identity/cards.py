@@ -105,23 +105,26 @@ class CardLogin:
                 card_no,
             )
             name_key = _name_key(card["username"]) if card else _name_key("card:" + card_no)
-            if not await self.identity.count_attempt(conn, name_key):
-                await self._audit(conn, cmd, card, "LOCKED")
-                raise AccountLocked()
             try:
                 cid = uuid.UUID(cmd.challenge_id)
             except ValueError:
                 cid = None
-            spent = (
-                await conn.fetchrow(
-                    "UPDATE card_challenges SET used_at = now() WHERE id = $1 AND used_at IS NULL"
-                    " RETURNING card_no, nonce, expires_at > now() AS live",
-                    cid,
-                )
-                if cid
-                else None
+            # Only a try on a challenge issued for this very card counts toward its holder's lockout: a made-up
+            # challenge id costs nothing, so counting it would let anyone who knows a card number lock its holder
+            # out. A real challenge costs a (throttled) request.
+            issued = await conn.fetchval("SELECT card_no FROM card_challenges WHERE id = $1", cid) if cid else None
+            if issued != card_no:
+                await self._audit(conn, cmd, card, "CARD_CHALLENGE_INVALID")
+                raise ChallengeInvalid()
+            if not await self.identity.count_attempt(conn, name_key):
+                await self._audit(conn, cmd, card, "LOCKED")
+                raise AccountLocked()
+            spent = await conn.fetchrow(
+                "UPDATE card_challenges SET used_at = now() WHERE id = $1 AND used_at IS NULL"
+                " RETURNING card_no, nonce, expires_at > now() AS live",
+                cid,
             )
-            if spent is None:
+            if spent is None:  # replayed
                 await self._audit(conn, cmd, card, "CARD_CHALLENGE_INVALID")
                 raise ChallengeInvalid()
             if not spent["live"]:

@@ -253,15 +253,17 @@ class Identity:
 
     @staticmethod
     async def _audit(conn: asyncpg.Connection, cmd: c.LoginCommand, user_id: Any, outcome: str) -> None:
+        # A name that is no account is kept only as a short digest: it may be a password typed in the wrong field.
+        who = cmd.username[:200] if user_id else "unknown:" + _name_key(cmd.username).hex()[:12]
         await conn.execute(
             "INSERT INTO login_audit (username, user_id, outcome, client_ip) VALUES ($1, $2, $3, $4)",
-            cmd.username[:200],
+            who,
             user_id,
             outcome,
             cmd.client_ip[:64],
         )
         result = audit.SUCCESS if outcome == "SUCCESS" else outcome
-        await audit.record(conn, actor=cmd.username[:200], action="LOGIN", result=result, client=cmd.client_ip[:64])
+        await audit.record(conn, actor=who, action="LOGIN", result=result, client=cmd.client_ip[:64])
 
 
 def configure(env: Env, extras: dict[str, Any]) -> None:

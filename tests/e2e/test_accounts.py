@@ -211,3 +211,14 @@ def test_change_password_over_the_api(stack) -> None:
 
     anonymous = httpx.post(stack.gateway_url + "/api/v1/me/password", json={"oldPassword": "x", "newPassword": "y"})
     assert anonymous.status_code == 401
+
+
+def test_the_old_password_is_not_guessed_more_freely_than_at_login(stack) -> None:
+    username, password = create_user(stack)
+    url = "/api/v1/me/password"
+    with closing(login(stack.gateway_url, username, password)) as client:
+        for _ in range(5):
+            guess = client.post(url, json={"oldPassword": "Guess#" + new_username(), "newPassword": "Brand#New2026"})
+            assert guess.status_code == 422 and guess.json()["fields"][0]["field"] == "oldPassword"
+        locked = client.post(url, json={"oldPassword": password, "newPassword": "Brand#New2026"})
+        assert locked.status_code == 423 and locked.json()["code"] == "ACCOUNT_LOCKED"

@@ -1,6 +1,7 @@
 """The audit trail (issue 9): logins, logouts, refusals, status changes, uploads, downloads and deletes are
 recorded with time, actor, enterprise, action, target, result, client address and request id; officers query
-them; the services' database role cannot rewrite them."""
+them; the services cannot rewrite them with their ordinary statements (the role still owns the table: a
+separate migration owner is the remaining step)."""
 
 from __future__ import annotations
 

@@ -158,9 +158,11 @@ def test_a_foreign_card_or_a_wrong_signature_is_refused(stack, holder) -> None:
     # Signed by another card's key.
     issued = challenge(client, card_no)
     refused(card_login(client, card_no, issued["challengeId"], signed(other_sk, issued)))
-    # Another user's card answering this card's challenge, with its own valid signature.
+    # Another user's card answering this card's challenge, with its own valid signature: the challenge was not
+    # issued to it (refused without counting toward anyone's lockout).
     issued = challenge(client, card_no)
-    refused(card_login(client, other_card, issued["challengeId"], signed(other_sk, issued)))
+    borrowed = card_login(client, other_card, issued["challengeId"], signed(other_sk, issued))
+    assert borrowed.status_code == 401 and borrowed.json()["code"] == "CARD_CHALLENGE_INVALID"
     # A wrong signature, a malformed one, and a card no one registered.
     issued = challenge(client, card_no)
     refused(card_login(client, card_no, issued["challengeId"], secrets.token_hex(64)))
@@ -168,7 +170,7 @@ def test_a_foreign_card_or_a_wrong_signature_is_refused(stack, holder) -> None:
     refused(card_login(client, card_no, issued["challengeId"], "zz"))
     issued = challenge(client, "8899999999999")
     refused(card_login(client, "8899999999999", issued["challengeId"], signed(sk, issued)))
-    # The right card still logs in afterwards (4 failures counted, then cleared).
+    # The right card still logs in afterwards (3 failures counted, then cleared).
     issued = challenge(client, card_no)
     assert card_login(client, card_no, issued["challengeId"], signed(sk, issued)).status_code == 200
 
@@ -240,15 +242,26 @@ def test_cards_are_registered_and_revoked_with_the_admin_command(stack) -> None:
     again = admin(stack, "card", "register", card_no, "--username", username, "--public-key", sm2.public_key(sk).hex())
     assert again.returncode == 2 and "卡号已登记" in again.stderr
 
-    with httpx.Client(base_url=stack.gateway_url) as client:
-        issued = challenge(client, card_no)
-        assert card_login(client, card_no, issued["challengeId"], signed(sk, issued)).status_code == 200
-        assert client.get("/api/v1/me").json()["username"] == username
+    holder = httpx.Client(base_url=stack.gateway_url)
+    issued = challenge(holder, card_no)
+    assert card_login(holder, card_no, issued["challengeId"], signed(sk, issued)).status_code == 200
+    assert holder.get("/api/v1/me").json()["username"] == username
 
     assert admin(stack, "card", "revoke", card_no).returncode == 0
+    assert holder.get("/api/v1/me").status_code == 401  # the session opened with the card ended with it
     with httpx.Client(base_url=stack.gateway_url) as client:
         response = client.post("/api/v1/auth/card/challenge", json={"cardNo": card_no})
         if response.status_code == 200:  # a revoked card may still be asked for a challenge, but cannot log in
             refused = card_login(client, card_no, response.json()["challengeId"], signed(sk, response.json()))
             assert refused.status_code == 401, refused.text
     assert admin(stack, "card", "revoke", "8800000000000").returncode == 2
+
+
+def test_made_up_challenges_do_not_lock_the_holder_out(stack, holder) -> None:
+    _, card_no, sk = holder
+    with httpx.Client(base_url=stack.gateway_url) as client:
+        for _ in range(8):  # more than the lockout's five: an attacker who knows only the card number
+            refused = card_login(client, card_no, str(uuid.uuid4()), secrets.token_hex(64))
+            assert refused.status_code == 401 and refused.json()["code"] == "CARD_CHALLENGE_INVALID"
+        issued = challenge(client, card_no)
+        assert card_login(client, card_no, issued["challengeId"], signed(sk, issued)).status_code == 200

@@ -163,3 +163,12 @@ def test_every_api_response_carries_the_security_headers(demo: httpx.Client, sta
         assert headers["referrer-policy"] == "same-origin"
         assert "frame-ancestors 'none'" in headers["content-security-policy"]
         assert headers["cache-control"] == "no-store"
+
+
+def test_deeply_nested_json_and_forged_request_ids_are_handled(demo: httpx.Client) -> None:
+    deep = b"[" * 5000 + b'"\\u0000"' + b"]" * 5000
+    refused(demo.post(BASE, content=deep, headers={"content-type": "application/json"}), 400)
+    odd = demo.get(BASE, headers={"X-Request-Id": "x" * 300})
+    assert odd.status_code == 200 and len(odd.headers["x-request-id"]) == 32
+    kept = demo.get(BASE, headers={"X-Request-Id": "erp-2026.11-abc"})
+    assert kept.headers["x-request-id"] == "erp-2026.11-abc"

@@ -60,6 +60,7 @@ describe('附件', () => {
       contentType: 'application/pdf',
       sha256: 'x',
       createdAt: '2026-03-10T02:00:00Z',
+      damaged: false,
     }
     const unsaved = mount(AttachmentPanel, {
       props: { requestId: null, editable: true, items: [] },
@@ -77,5 +78,13 @@ describe('附件', () => {
     expect(readOnly.text()).toContain('证明材料.pdf')
     expect(readOnly.find('a[download]').attributes('href')).toBe('/api/v1/coordination-requests/r1/attachments/a1')
     expect(readOnly.findAll('button').some((b) => b.text() === '删除')).toBe(false)
+    expect(readOnly.text()).not.toContain('已损坏')
+
+    const damaged = mount(AttachmentPanel, {
+      props: { requestId: 'r1', editable: true, items: [{ ...item, damaged: true }] },
+      global: { plugins: plugins() },
+    })
+    await settle()
+    expect(damaged.text()).toContain('已损坏，请删除后重新上传')
   })
 })

@@ -30,8 +30,8 @@ from shared.settings import Env
 
 log = logging.getLogger(__name__)
 RECONCILE_LOCK = 7_305_118_101
-COLUMNS = "id, request_id, credit_code, filename, content_type, size, sha256, created_at, s3_key"
 DAMAGED = "(integrity_failed_at IS NOT NULL OR object_missing_at IS NOT NULL)"
+COLUMNS = f"id, request_id, credit_code, filename, content_type, size, sha256, created_at, s3_key, {DAMAGED} AS damaged"
 
 
 class AttachmentNotFound(NotFound):
@@ -95,6 +95,7 @@ def _info(row: asyncpg.Record) -> c.AttachmentInfo:
         size=row["size"],
         sha256=row["sha256"],
         created_at=row["created_at"],
+        damaged=row["damaged"],
     )
 
 

@@ -32,6 +32,8 @@ class AttachmentInfo(Contract):
     size: int
     sha256: str
     created_at: datetime
+    # The stored object failed its integrity check or is gone: delete the file and upload it again.
+    damaged: bool = False
 
 
 class ListAttachments(Contract):

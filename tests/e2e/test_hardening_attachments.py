@@ -159,6 +159,8 @@ def test_a_submit_with_a_tampered_file_is_refused_until_it_is_replaced(demo: htt
     forged = PDF.replace(b"trailer", b"TRAILER")
     s3.put_object("attachments", f"{saved['creditCode']}/{saved['id']}/{bad['id']}", io.BytesIO(forged), len(forged))
     refused(demo.get(f"{BASE}/{saved['id']}/attachments/{bad['id']}"), 500, "ATTACHMENT_CORRUPTED")
+    listed = {a["filename"]: a["damaged"] for a in demo.get(f"{BASE}/{saved['id']}/attachments").json()["items"]}
+    assert listed == {"证明材料.pdf": False, "被篡改.pdf": True}  # the user sees which file to replace
 
     refused(demo.post(f"{BASE}/{saved['id']}/submit"), 422, "ATTACHMENT_DAMAGED", "附件已损坏，请删除后重新上传")
     assert status_of(demo, saved["id"])()["status"] == "DRAFT"

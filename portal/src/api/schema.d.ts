@@ -457,6 +457,8 @@ export interface components {
             contentType: string;
             /** Format: date-time */
             createdAt: string;
+            /** @default false */
+            damaged: boolean;
             filename: string;
             id: string;
             requestId: string;

@@ -90,6 +90,7 @@ export default {
     replyLabel: '海关回复',
     outcomeLabel: '办结结果',
     noAttachments: '暂无附件',
+    damaged: '已损坏，请删除后重新上传',
   },
   query: {
     requestNo: '协调单号',

@@ -67,3 +67,17 @@ export const ACTIONS: Record<string, string> = {
   RETURN: '海关退回',
   CONCLUDE: '办结',
 }
+
+/** 办结 outcomes (SPEC §5) as the officers' API names them. */
+export const OUTCOMES: Record<string, string> = {
+  SUCCESS: '协调成功',
+  UNRESOLVED: '协调未果',
+  NOT_ACCEPTED: '不予受理',
+}
+
+/** Which pages belong to which role; the other role's pages send it to its own first page. */
+export const ENTERPRISE_PAGES = ['apply', 'new', 'detail', 'query', 'links']
+export const OFFICER_PAGES = ['customs', 'case', 'audit']
+export function homePageOf(role: string | undefined): string {
+  return role === 'OFFICER' ? 'customs' : 'apply'
+}

@@ -10,6 +10,26 @@ export type Country = Schemas['Country']
 export type Port = Schemas['Port']
 export type Agreement = Schemas['Agreement']
 export type ExportDeclarationLink = Schemas['ExportDeclarationLink']
+export type Case = Schemas['Case']
+export type CasePage = Schemas['CasePage']
+export type AuditRecord = Schemas['AuditRecord']
+export type AuditPage = Schemas['AuditPage']
+
+/** A case as GET /customs/coordination-requests/{id} returns it: the case, the application with history, files. */
+export interface CaseDetail {
+  case: Case
+  request: CoordinationRequest
+  attachments: AttachmentInfo[]
+}
+
+/** What an officer decides, and the body DecisionIn expects for it. */
+export type CaseAction = 'accept' | 'return' | 'conclude'
+export interface DecisionBody {
+  version: number
+  reason?: string
+  outcome?: string
+  reply?: string
+}
 
 /** A detail as GET /coordination-requests/{id} returns it: the application and its attachments. */
 export type RequestDetail = CoordinationRequest & { attachments: AttachmentInfo[] }
@@ -196,4 +216,15 @@ export const api = {
       request_id: id,
       attachment_id: attachmentId,
     }),
+
+  customsQueue: (query: Query) => call<CasePage>('GET', '/api/v1/customs/coordination-requests', { query }),
+  customsCase: (id: string) =>
+    call<CaseDetail>('GET', '/api/v1/customs/coordination-requests/{request_id}', { params: { request_id: id } }),
+  decide: (id: string, action: CaseAction, body: DecisionBody) =>
+    call<{ message: string; case: Case }>(
+      'POST',
+      `/api/v1/customs/coordination-requests/{request_id}/${action}` as Path,
+      { params: { request_id: id }, body },
+    ),
+  auditRecords: (query: Query) => call<AuditPage>('GET', '/api/v1/customs/audit-records', { query }),
 }

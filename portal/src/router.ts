@@ -2,6 +2,7 @@
 import { createRouter, createWebHistory, type RouteLocationNormalized } from 'vue-router'
 import { useSession } from './stores/session'
 import { useTabs } from './stores/tabs'
+import { ENTERPRISE_PAGES, OFFICER_PAGES, homePageOf } from './domain'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -25,6 +26,9 @@ export const router = createRouter({
         { path: 'requests/:id', name: 'detail', component: () => import('./pages/apply/ApplicationForm.vue'), props: true },
         { path: 'query', name: 'query', component: () => import('./pages/query/QueryPage.vue'), meta: { title: '享惠受阻协调查询' } },
         { path: 'links', name: 'links', component: () => import('./pages/links/LinksPage.vue'), meta: { title: '出口报关单补录' } },
+        { path: 'customs', name: 'customs', component: () => import('./pages/customs/CustomsPage.vue'), meta: { title: '海关处理' } },
+        { path: 'customs/:id', name: 'case', component: () => import('./pages/customs/CaseDetail.vue'), props: true },
+        { path: 'audit', name: 'audit', component: () => import('./pages/customs/AuditPage.vue'), meta: { title: '审计记录' } },
         { path: 'account/password', name: 'password', component: () => import('./pages/account/PasswordPage.vue'), meta: { title: '修改密码' } },
       ],
     },
@@ -37,5 +41,9 @@ router.beforeEach(async (to: RouteLocationNormalized) => {
   const me = await useSession().ensure()
   if (!me) return { name: 'login', query: { redirect: to.fullPath } }
   useTabs().startSession(me.username) // open tabs and unsaved drafts belong to this user
+  // Each role has its own pages (SPEC §6); the other role's page opens the role's first menu item instead.
+  const name = String(to.name ?? '')
+  const foreign = me.role === 'OFFICER' ? ENTERPRISE_PAGES : OFFICER_PAGES
+  if (foreign.includes(name)) return { name: homePageOf(me.role) }
   return true
 })

@@ -1,0 +1,56 @@
+// Keyset paging of a list the API pages with nextCursor: the cursors of the pages seen, so 上一页 can go back.
+import { computed, ref, type Ref } from 'vue'
+import { ElMessage } from 'element-plus'
+import { ApiError } from '../api/client'
+
+export interface Page<T> {
+  items: T[]
+  total: number
+  nextCursor?: string | null
+}
+
+export function useKeysetPages<T>(fetch: (cursor: string | null, limit: number) => Promise<Page<T>>, size = 10) {
+  const rows = ref([]) as Ref<T[]>
+  const total = ref(0)
+  const loading = ref(false)
+  const cursors = ref<(string | null)[]>([null])
+  const page = ref(0)
+  const nextCursor = ref<string | null>(null)
+  const pages = computed(() => Math.max(1, Math.ceil(total.value / size)))
+
+  async function load(): Promise<void> {
+    loading.value = true
+    try {
+      const result = await fetch(cursors.value[page.value], size)
+      rows.value = result.items
+      total.value = result.total
+      nextCursor.value = result.nextCursor ?? null
+    } catch (e) {
+      // A refused filter (a reversed date range …) says which and why.
+      ElMessage.error(e instanceof ApiError ? e.fields.map((f) => f.message).join('；') || e.message : String(e))
+    } finally {
+      loading.value = false
+    }
+  }
+
+  function first(): Promise<void> {
+    cursors.value = [null]
+    page.value = 0
+    return load()
+  }
+
+  function next(): void {
+    if (!nextCursor.value) return
+    cursors.value[page.value + 1] = nextCursor.value
+    page.value += 1
+    void load()
+  }
+
+  function prev(): void {
+    if (page.value === 0) return
+    page.value -= 1
+    void load()
+  }
+
+  return { rows, total, loading, page, pages, nextCursor, load, first, next, prev }
+}

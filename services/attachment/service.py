@@ -232,17 +232,27 @@ class Attachments:
             f"SELECT count(*) FROM attachments WHERE request_id = $1 AND deleted_at IS NULL AND {DAMAGED}", request_id
         )
 
+    @staticmethod
+    async def _counts(conn: asyncpg.Connection, request_id: uuid.UUID) -> tuple[int, int]:
+        """(files, damaged files) of the application as this transaction sees them."""
+        row = await conn.fetchrow(
+            f"SELECT count(*) AS files, count(*) FILTER (WHERE {DAMAGED}) AS damaged FROM attachments"
+            " WHERE request_id = $1 AND deleted_at IS NULL",
+            request_id,
+        )
+        return row["files"], row["damaged"]
+
     async def _confirm_change(self, conn: asyncpg.Connection, actor: Actor, request_id: uuid.UUID) -> None:
         """Asked inside our transaction, before it commits: the application must still be editable, and its
         attachment revision moves on, so a submit that checked the files before this change is refused. It is
-        told how many files are damaged, so a submit is refused while one is."""
+        told how many files there are and how many are damaged, so a submit is refused without a file or while
+        one is damaged."""
+        files, damaged = await self._counts(conn, request_id)
         try:
             await bus.call(
                 self.nc,
                 coordination.ATTACHMENTS_CHANGED,
-                coordination.AttachmentsChanged(
-                    actor=actor, request_id=str(request_id), damaged=await self._damaged(conn, request_id)
-                ),
+                coordination.AttachmentsChanged(actor=actor, request_id=str(request_id), count=files, damaged=damaged),
                 coordination.AttachmentsRevision,
             )
         except InvalidState:

@@ -80,24 +80,19 @@ class Registry:
                 errors.append(FieldError(field="certificateNo", message=f"{label}不存在，请核对享惠证明类型和编号"))
         return c.FormCheckResult(agreement_code=agreement_code, errors=errors)
 
-    async def owns(self, q: c.OwnershipQuery) -> c.Answer:
-        owned = await self.pool.fetchval(
-            "SELECT true FROM certificates WHERE proof_type = $1 AND certificate_no = $2 AND holder_credit_code = $3",
+    async def submit_check(self, q: c.SubmitCheckQuery) -> c.SubmitCheck:
+        """Ownership and linkage in one statement: the two facts a 提交 depends on."""
+        row = await self.pool.fetchrow(
+            "SELECT EXISTS (SELECT 1 FROM certificates WHERE proof_type = $1 AND certificate_no = $2"
+            " AND holder_credit_code = $3) AS owned,"
+            " EXISTS (SELECT 1 FROM export_declaration_links WHERE proof_type = $1 AND certificate_no = $2"
+            " AND export_declaration_no = $4) AS linked",
             q.proof_type,
             q.certificate_no,
             q.credit_code,
-        )
-        return c.Answer(yes=bool(owned))
-
-    async def is_linked(self, q: c.LinkQuery) -> c.Answer:
-        linked = await self.pool.fetchval(
-            "SELECT true FROM export_declaration_links"
-            " WHERE proof_type = $1 AND certificate_no = $2 AND export_declaration_no = $3",
-            q.proof_type,
-            q.certificate_no,
             q.export_declaration_no,
         )
-        return c.Answer(yes=bool(linked))
+        return c.SubmitCheck(owned=row["owned"], linked=row["linked"])
 
     async def link(self, cmd: c.LinkCommand) -> c.ExportDeclarationLink:
         if cmd.actor.credit_code is None:
@@ -290,9 +285,8 @@ def endpoints(ctx: Context) -> list[Endpoint]:
     svc = Registry(ctx, _reference(ctx))
     return [
         Endpoint(c.CERTIFICATE_LOOKUP, c.CertificateKey, svc.lookup),
-        Endpoint(c.CERTIFICATE_OWNERSHIP, c.OwnershipQuery, svc.owns),
+        Endpoint(c.SUBMIT_CHECK, c.SubmitCheckQuery, svc.submit_check),
         Endpoint(c.FORM_CHECK, c.FormCheck, svc.check_form),
-        Endpoint(c.LINK_CHECK, c.LinkQuery, svc.is_linked),
         Endpoint(c.LINK_CREATE, c.LinkCommand, svc.link),
         Endpoint(c.LINK_LIST, c.LinkList, svc.list_links),
         Endpoint(c.REFERENCE_AGREEMENTS, Empty, svc.agreements),

@@ -41,12 +41,17 @@ MAX_PAGE = 100
 COLUMNS = (
     "id, request_no, credit_code, enterprise_name, proof_type, import_country, import_port, certificate_no,"
     " agreement_code, export_declaration_no, import_declaration_no, reason, status, status_reason, version,"
-    " created_at, updated_at, submitted_at, outcome, reply, attachments_revision, damaged_attachments"
+    " created_at, updated_at, submitted_at, outcome, reply, attachments_revision, attachment_count,"
+    " damaged_attachments"
 )
 
 
 class RequestNotFound(NotFound):
     code, message = "REQUEST_NOT_FOUND", "协调申请不存在"
+
+
+class AttachmentRequired(ServiceError):
+    status, code, message = 422, "ATTACHMENT_REQUIRED", "提交失败:请至少上传一个附件"
 
 
 class AttachmentDamaged(ServiceError):
@@ -80,6 +85,7 @@ def _view(row: asyncpg.Record, history: list[c.HistoryEntry] | None = None) -> c
         status_reason=row["status_reason"],
         version=row["version"],
         attachments_revision=row["attachments_revision"],
+        attachment_count=row["attachment_count"],
         editable=status in domain.EDITABLE,
         deletable=domain.can_delete(status),
         withdrawable=status in domain.WITHDRAWABLE,
@@ -242,6 +248,8 @@ class Requests:
             current = await self._locked(conn, tenant, cmd.request_id, cmd.version)
             if cmd.attachments_revision is not None and cmd.attachments_revision != current["attachments_revision"]:
                 raise Conflict("附件已变更，请刷新后重新提交", code="ATTACHMENTS_CHANGED")
+            if current["attachment_count"] == 0:
+                raise AttachmentRequired()
             if current["damaged_attachments"] > 0:
                 raise AttachmentDamaged()
             row = await self._apply(
@@ -277,9 +285,11 @@ class Requests:
                 raise InvalidState("当前状态不允许变更附件", code="ATTACHMENTS_FROZEN")
             revision = await conn.fetchval(
                 "UPDATE coordination_requests SET attachments_revision = attachments_revision + 1,"
+                " attachment_count = coalesce($3, attachment_count),"
                 " damaged_attachments = coalesce($2, damaged_attachments) WHERE id = $1 RETURNING attachments_revision",
                 current["id"],
                 cmd.damaged,
+                cmd.count,
             )
         return c.AttachmentsRevision(attachments_revision=revision)
 
@@ -332,6 +342,8 @@ class Requests:
             )
             if row is None:
                 raise RequestNotFound()
+            if not ref.history:
+                return _view(row)
             history = await conn.fetch(
                 "SELECT at, actor, action, from_status, to_status, reason FROM status_history"
                 " WHERE request_id=$1 ORDER BY id",

@@ -57,6 +57,7 @@ class UpdateCommand(Contract):
 class RequestRef(Contract):
     actor: Actor
     request_id: str
+    history: bool = True  # False: the application without its status history (one query fewer)
 
 
 class TransitionCommand(Contract):
@@ -73,7 +74,9 @@ class AttachmentsChanged(Contract):
 
     actor: Actor
     request_id: str
-    # How many of the application's files are flagged damaged once this change commits; None: not told.
+    # How many of the application's files there are, and how many are flagged damaged, once this change
+    # commits; None: not told.
+    count: int | None = None
     damaged: int | None = None
 
 
@@ -131,6 +134,7 @@ class CoordinationRequest(Contract):
     status_reason: str | None
     version: int
     attachments_revision: int
+    attachment_count: int
     editable: bool
     deletable: bool
     withdrawable: bool

@@ -7,8 +7,7 @@ from datetime import date
 from shared.contracts.common import Actor, Contract, FieldError
 
 CERTIFICATE_LOOKUP = "svc.registry.certificate.lookup"
-CERTIFICATE_OWNERSHIP = "svc.registry.certificate.ownership"
-LINK_CHECK = "svc.registry.link.check"
+SUBMIT_CHECK = "svc.registry.submit.check"
 LINK_CREATE = "svc.registry.link.create"
 LINK_LIST = "svc.registry.link.list"
 REFERENCE_AGREEMENTS = "svc.registry.reference.agreements"
@@ -34,20 +33,19 @@ class CertificateInfo(Contract):
     status: str = "VALID"
 
 
-class OwnershipQuery(Contract):
+class SubmitCheckQuery(Contract):
+    """What a 提交 needs from the registry, asked once: does the enterprise hold the certificate, and is the
+    export declaration linked to it."""
+
     proof_type: str
     certificate_no: str
     credit_code: str
-
-
-class LinkQuery(Contract):
-    proof_type: str
-    certificate_no: str
     export_declaration_no: str
 
 
-class Answer(Contract):
-    yes: bool
+class SubmitCheck(Contract):
+    owned: bool
+    linked: bool
 
 
 class LinkCommand(Contract):

@@ -188,7 +188,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 提交: ownership → linkage → attachments → transition */
+        /** 提交: ownership and linkage (registry) → transition */
         post: operations["ApiV1CoordinationRequestsRequestIdSubmitSubmitRequest"];
         delete?: never;
         options?: never;
@@ -527,6 +527,7 @@ export interface components {
         /** CoordinationRequest */
         CoordinationRequest: {
             agreementCode: string;
+            attachmentCount: number;
             attachmentsRevision: number;
             certificateNo: string;
             /** Format: date-time */

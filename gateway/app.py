@@ -14,7 +14,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import errors, idempotency, portal
+from gateway import errors, idempotency, portal, sessions
 from gateway.routes import account, audit, auth, card, customs, reference, requests
 from gateway.settings import Settings
 from shared import bus, logs
@@ -122,7 +122,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        app.state.nc = await bus.connect(settings.nats_url, "gateway")
+        app.state.sessions = sessions.SessionCache(settings.session_cache_seconds)
+
+        async def reconnected() -> None:  # an eviction may have been missed while disconnected
+            app.state.sessions.clear()
+
+        app.state.nc = await bus.connect(settings.nats_url, "gateway", on_reconnect=reconnected)
+        await app.state.sessions.listen(app.state.nc)
         app.state.idempotency = await idempotency.open_bucket(app.state.nc.jetstream())
         # Metrics and probes for operators on their own port, never on the public one.
         probe = await probes.serve(settings.health_host, settings.health_port, _connected(app))

@@ -30,7 +30,11 @@ async def current_session(request: Request) -> identity.Session:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise Unauthenticated()
-    return await call(request, identity.SESSION_VERIFY, identity.SessionToken(token=token), identity.Session)
+
+    async def verify(token: str) -> identity.Session:
+        return await call(request, identity.SESSION_VERIFY, identity.SessionToken(token=token), identity.Session)
+
+    return await request.app.state.sessions.get(token, verify)
 
 
 async def current_actor(request: Request) -> Actor:

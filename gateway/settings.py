@@ -25,6 +25,9 @@ class Settings:
     portal_dir: str = str(Path(__file__).resolve().parent.parent / "portal" / "dist")
     # The card agent (卡介质客户端控件) the portal asks to sign on the user's own machine; allowed by the CSP.
     card_agent_url: str = DEFAULT_CARD_AGENT_URL
+    # How long a verified session is reused without asking identity (0: ask every time); ended sessions are
+    # dropped at once by identity's event, so this bounds only a missed event.
+    session_cache_seconds: float = 5.0
 
     @property
     def card_agent_origin(self) -> str:
@@ -49,6 +52,7 @@ class Settings:
             health_port=env.int("HEALTH_PORT", 8081),
             portal_dir=env.str("PORTAL_DIR", cls.portal_dir),
             card_agent_url=env.str("CARD_AGENT_URL", DEFAULT_CARD_AGENT_URL).rstrip("/"),
+            session_cache_seconds=env.int("SESSION_CACHE_SECONDS", 5),
         )
         # The gateway never checks captchas itself, but refuses to front a stack configured to accept a fixed one.
         check_fixed_captcha(env, profile, env.optional("CAPTCHA_FIXED_CODE"))

@@ -32,8 +32,10 @@ DEFAULT_TIMEOUT = 5.0
 R = TypeVar("R")
 
 
-async def connect(url: str, name: str, wait_seconds: float = 30.0) -> Client:
-    """Connect, retrying while the server comes up, then reconnecting forever."""
+async def connect(
+    url: str, name: str, wait_seconds: float = 30.0, *, on_reconnect: Callable[[], Awaitable[None]] | None = None
+) -> Client:
+    """Connect, retrying while the server comes up, then reconnecting forever (`on_reconnect` after each)."""
 
     async def on_error(exc: Exception) -> None:
         log.warning("nats error", extra={"fields": {"error": type(exc).__name__}})
@@ -49,6 +51,7 @@ async def connect(url: str, name: str, wait_seconds: float = 30.0) -> Client:
                 max_reconnect_attempts=-1,
                 allow_reconnect=True,
                 error_cb=on_error,
+                **({"reconnected_cb": on_reconnect} if on_reconnect else {}),
             )
         except (OSError, nats.errors.NoServersError, TimeoutError):
             if asyncio.get_running_loop().time() > deadline:

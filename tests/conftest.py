@@ -34,6 +34,9 @@ def stack() -> Iterator[services.Stack]:
         infrastructure.create_databases(infra)
         # A short grace period lets the reconciler test see an orphan object swept without long waits.
         extra = {"ORPHAN_GRACE_SECONDS": "1"}
+        # The gateway's session cache far longer than the default 5 s: a test that sees a session end at once
+        # proves identity's event evicted it, not the cache's expiry.
+        extra["SESSION_CACHE_SECONDS"] = "60"
         # The card agent's port is free at start-up, so a browser test can start the agent there (tests/browser).
         extra["CARD_AGENT_URL"] = f"http://127.0.0.1:{infrastructure.free_port()}"
         clamd = os.environ.get("CLAMD_ADDRESS") or infrastructure.start_clamd(exits, work / "data", work / "logs")

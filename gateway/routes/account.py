@@ -30,6 +30,8 @@ async def change_password(request: Request) -> Response:
         identity.PasswordChange(token=token, old_password=body.old_password, new_password=body.new_password),
         identity.PasswordChanged,
     )
+    # This gateway forgets the ended sessions before answering; identity's event tells the others.
+    request.app.state.sessions.drop_user(changed.user_id)
     return Response({"message": "密码修改成功", "sessionsEnded": changed.sessions_ended}, status_code=200)
 
 

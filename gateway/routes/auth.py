@@ -74,6 +74,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
+        request.app.state.sessions.drop_token(token)
         await call(request, identity.LOGOUT, identity.SessionToken(token=token), Empty)
     expired = Cookie(
         key=SESSION_COOKIE,

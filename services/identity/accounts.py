@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 from datetime import timedelta
 
-from services.identity import passwords
+from services.identity import passwords, sessions
 from shared import audit
 from shared.bus import Endpoint
 from shared.contracts import identity as c
@@ -75,14 +75,9 @@ class Accounts:
                 )
                 if changed is None:
                     raise Conflict("密码已被修改，请重新输入原密码")
-                ended = await conn.fetch(
-                    "UPDATE sessions SET revoked_at = now()"
-                    " WHERE user_id = $1 AND token_hash <> $2 AND revoked_at IS NULL RETURNING token_hash",
-                    user["id"],
-                    token_hash,
-                )
-                await audit.record(conn, **who, target=f"sessionsEnded={len(ended)}")
-        return c.PasswordChanged(sessions_ended=len(ended))
+                ended = await sessions.end_all(conn, user["id"], "PASSWORD_CHANGED", keep=token_hash)
+                await audit.record(conn, **who, target=f"sessionsEnded={ended}")
+        return c.PasswordChanged(sessions_ended=ended, user_id=str(user["id"]))
 
 
 def endpoints(ctx: Context) -> list[Endpoint]:

@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 from stdnum.cn import uscc
 
-from services.identity import passwords, sm2
+from services.identity import passwords, sessions, sm2
 from shared import audit
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{2,63}$")
@@ -111,13 +111,6 @@ async def user_id(conn: asyncpg.Connection, username: str) -> uuid.UUID:
     return found
 
 
-async def end_sessions(conn: asyncpg.Connection, user: uuid.UUID) -> int:
-    ended = await conn.fetch(
-        "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING token_hash", user
-    )
-    return len(ended)
-
-
 async def create_user(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
     username, display_name = args.username, args.display_name.strip()
     if not USERNAME.match(username):
@@ -159,7 +152,7 @@ async def disable_user(conn: asyncpg.Connection, args: argparse.Namespace) -> st
     async with conn.transaction():  # disabled and every session ended together
         user = await user_id(conn, args.username)
         await conn.execute("UPDATE users SET disabled_at = coalesce(disabled_at, now()) WHERE id = $1", user)
-        ended = await end_sessions(conn, user)
+        ended = await sessions.end_all(conn, user, "USER_DISABLED")
     return f"已停用用户 {args.username}，结束会话 {ended} 个 / user disabled, {ended} sessions ended"
 
 
@@ -183,7 +176,7 @@ async def reset_password(conn: asyncpg.Connection, args: argparse.Namespace) -> 
         await conn.execute(
             "UPDATE users SET password_hash = $2, password_changed_at = now() WHERE id = $1", user, password_hash
         )
-        ended = await end_sessions(conn, user)
+        ended = await sessions.end_all(conn, user, "PASSWORD_RESET")
         await conn.execute("DELETE FROM login_failures WHERE name_key = $1", _name_key(args.username))
     return f"已重置用户 {args.username} 的密码，结束会话 {ended} 个 / password reset, {ended} sessions ended"
 
@@ -260,7 +253,7 @@ async def revoke_card(conn: asyncpg.Connection, args: argparse.Namespace) -> str
         )
         if holder is None:
             raise Refused(f"卡不存在：{args.card_no}", f"no such card: {args.card_no}")
-        ended = await end_sessions(conn, holder)
+        ended = await sessions.end_all(conn, holder, "CARD_REVOKED")
     return f"已吊销卡 {args.card_no}，结束会话 {ended} 个 / card revoked, {ended} sessions ended"
 
 
@@ -319,6 +312,8 @@ async def main(argv: list[str] | None = None) -> int:
                 ),
                 client="",
             )
+        if not await sessions.announced(conn):
+            done += "（会话缓存将在数秒内失效 / gateways not told yet: is identity running? cached sessions end within seconds)"
         print(done)
     except Refused as refused:
         print(refused, file=sys.stderr)

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import secrets
+import time
 import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable
@@ -14,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import msgspec
 from argon2.exceptions import InvalidHashError, VerificationError
 from captcha.image import ImageCaptcha
 
-from services.identity import accounts, passwords, seed
+from services.identity import accounts, passwords, seed, sessions
 from services.identity.throttle import SlidingWindowLimit
 from shared import audit
 from shared.actor_token import ActorSigner, valid_private_key
@@ -33,6 +35,9 @@ MAX_FAILED_ATTEMPTS = 5
 LOCKOUT = timedelta(minutes=15)
 CAPTCHA_TTL = timedelta(minutes=5)
 SESSION_MAX_AGE = timedelta(hours=12)
+# A signed actor lives actor_token.TTL_SECONDS; it is reused until this close to its expiry, then signed anew.
+RESIGN_BEFORE_SECONDS = 120
+MAX_CACHED_SIGNATURES = 50_000
 # Captcha images cost CPU (about 3 ms each): at most this many per client address, and in all, within any window
 # (per replica). A person reloading the login page never meets the limit; an office behind one address rarely.
 CAPTCHAS_PER_ADDRESS = 20
@@ -78,6 +83,7 @@ class Identity:
         self.fixed_captcha: str | None = ctx.extras["captcha_fixed_code"]
         self.idle = timedelta(minutes=ctx.extras["session_idle_minutes"])
         self.signer = ActorSigner(ctx.extras["actor_signing_key"])
+        self._signatures: dict[str, Actor] = {}  # user id -> the actor last signed for them
         self.captcha_limit = SlidingWindowLimit(CAPTCHAS_PER_ADDRESS, CAPTCHAS_OVERALL, CAPTCHA_WINDOW_SECONDS)
 
     async def create_captcha(self, cmd: c.CaptchaRequest) -> c.Captcha:
@@ -192,21 +198,35 @@ class Identity:
             return False
 
     async def verify_session(self, cmd: c.SessionToken) -> c.Session:
-        async with self.pool.acquire() as conn:
-            user_id = await conn.fetchval(
-                "UPDATE sessions SET last_seen_at = now() WHERE token_hash = $1 AND revoked_at IS NULL"
-                " AND expires_at > now() AND last_seen_at > now() - $2::interval"
-                " AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND u.disabled_at IS NOT NULL)"
-                " RETURNING user_id",
-                _digest(cmd.token),
-                self.idle,
-            )
-            if user_id is None:
-                raise Unauthenticated("登录已失效，请重新登录", code="SESSION_EXPIRED")
-            actor = await self._actor(conn, user_id)
-        return c.Session(
-            token=cmd.token, actor=self.signer.sign(actor), idle_timeout_seconds=int(self.idle.total_seconds())
+        """One statement: the session touched (idle timeout) and its user read; the actor signed once and reused
+        while its signature has well over a minute to live."""
+        row = await self.pool.fetchrow(
+            "WITH s AS (UPDATE sessions SET last_seen_at = now() WHERE token_hash = $1 AND revoked_at IS NULL"
+            " AND expires_at > now() AND last_seen_at > now() - $2::interval"
+            " RETURNING user_id, extract(epoch FROM least(expires_at - now(), $2::interval)) AS valid_for)"
+            f" SELECT s.valid_for, {ACTOR_COLUMNS} FROM s JOIN users u ON u.id = s.user_id"
+            " LEFT JOIN enterprises e ON e.id = u.enterprise_id WHERE u.disabled_at IS NULL",
+            _digest(cmd.token),
+            self.idle,
         )
+        if row is None:
+            raise Unauthenticated("登录已失效，请重新登录", code="SESSION_EXPIRED")
+        return c.Session(
+            token=cmd.token,
+            actor=self._signed(_actor(row)),
+            idle_timeout_seconds=int(self.idle.total_seconds()),
+            valid_for_seconds=float(row["valid_for"]),
+        )
+
+    def _signed(self, actor: Actor) -> Actor:
+        cached = self._signatures.get(actor.user_id)
+        if cached and cached.expires_at - time.time() > RESIGN_BEFORE_SECONDS:
+            if msgspec.structs.replace(cached, expires_at=0, signature="") == actor:
+                return cached
+        if len(self._signatures) >= MAX_CACHED_SIGNATURES:
+            self._signatures.clear()
+        signed = self._signatures[actor.user_id] = self.signer.sign(actor)
+        return signed
 
     async def logout(self, cmd: c.SessionToken) -> Empty:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -214,11 +234,12 @@ class Identity:
                 "UPDATE sessions s SET revoked_at = now() FROM users u"
                 " LEFT JOIN enterprises e ON e.id = u.enterprise_id"
                 " WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND u.id = s.user_id"
-                " RETURNING u.username, e.credit_code",
+                " RETURNING u.id, u.username, e.credit_code",
                 _digest(cmd.token),
             )
             if ended:
                 await audit.record(conn, actor=ended["username"], enterprise=ended["credit_code"], action="LOGOUT")
+                await sessions.announce(conn, ended["id"], "LOGOUT")
         return Empty()
 
     async def record_refusal(self, cmd: Refusal) -> Empty:
@@ -237,19 +258,10 @@ class Identity:
     @staticmethod
     async def _actor(conn: asyncpg.Connection, user_id: uuid.UUID) -> Actor:
         row = await conn.fetchrow(
-            "SELECT u.id, u.username, u.display_name, u.role, e.credit_code, e.name AS enterprise_name,"
-            " e.customs_code FROM users u LEFT JOIN enterprises e ON e.id = u.enterprise_id WHERE u.id = $1",
+            f"SELECT {ACTOR_COLUMNS} FROM users u LEFT JOIN enterprises e ON e.id = u.enterprise_id WHERE u.id = $1",
             user_id,
         )
-        return Actor(
-            user_id=str(row["id"]),
-            username=row["username"],
-            display_name=row["display_name"],
-            role=row["role"],
-            credit_code=row["credit_code"],
-            enterprise_name=row["enterprise_name"],
-            customs_code=row["customs_code"],
-        )
+        return _actor(row)
 
     @staticmethod
     async def _audit(conn: asyncpg.Connection, cmd: c.LoginCommand, user_id: Any, outcome: str) -> None:
@@ -264,6 +276,21 @@ class Identity:
         )
         result = audit.SUCCESS if outcome == "SUCCESS" else outcome
         await audit.record(conn, actor=who, action="LOGIN", result=result, client=cmd.client_ip[:64])
+
+
+ACTOR_COLUMNS = "u.id, u.username, u.display_name, u.role, e.credit_code, e.name AS enterprise_name, e.customs_code"
+
+
+def _actor(row: asyncpg.Record) -> Actor:
+    return Actor(
+        user_id=str(row["id"]),
+        username=row["username"],
+        display_name=row["display_name"],
+        role=row["role"],
+        credit_code=row["credit_code"],
+        enterprise_name=row["enterprise_name"],
+        customs_code=row["customs_code"],
+    )
 
 
 def configure(env: Env, extras: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ PUBLISHERS = {
     "customs": "customs-desk",
     "registry": "certificate-registry",
     "attachment": "attachment",
+    "identity": "identity; the gateway drops its cached sessions of that user",
     "origin": "the issuing systems (customs origin certificates, CCPIT); consumed by certificate-registry",
     "declaration": "the customs declaration system; consumed by certificate-registry",
 }

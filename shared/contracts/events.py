@@ -199,6 +199,15 @@ class AttachmentRemoved(Event, frozen=True, kw_only=True):
     credit_code: str
 
 
+class SessionsEnded(Event, frozen=True, kw_only=True):
+    """A user's sessions ended (logout, password change or reset, account disabled): whoever caches verified
+    sessions drops that user's at once."""
+
+    name: ClassVar[str] = "identity.sessions.ended.v1"
+    user_id: str
+    reason: str  # LOGOUT, PASSWORD_CHANGED, PASSWORD_RESET, USER_DISABLED, CARD_REVOKED
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     RequestCreated,
     RequestUpdated,
@@ -218,4 +227,5 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ExportDeclarationLinked,
     AttachmentAdded,
     AttachmentRemoved,
+    SessionsEnded,
 )

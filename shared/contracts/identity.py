@@ -34,6 +34,9 @@ class Session(Contract):
     token: str
     actor: Actor
     idle_timeout_seconds: int
+    # How long the session stays valid from now if unused (the idle timeout or the absolute end, whichever is
+    # first): a gateway never caches it longer.
+    valid_for_seconds: float = 0.0
 
 
 class SessionToken(Contract):
@@ -50,3 +53,4 @@ class PasswordChange(Contract):
 
 class PasswordChanged(Contract):
     sessions_ended: int
+    user_id: str = ""  # whose: a gateway drops its cached sessions of that user at once

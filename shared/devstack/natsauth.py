@@ -13,12 +13,13 @@ _COMMON_SUBSCRIBE = ("_INBOX.>", "$SRV.>")
 
 # user -> (extra publish, extra subscribe)
 MATRIX: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "identity": ((), ("svc.identity.>",)),
+    "identity": (("events.identity.>",), ("svc.identity.>",)),
     "certificate_registry": (("events.registry.>",), ("svc.registry.>",)),
     "coordination_request": (("events.coordination.>", "svc.registry.>"), ("svc.coordination.>",)),
     "attachment": (("events.attachment.>", "svc.coordination.>"), ("svc.attachment.>",)),
     "customs_desk": (("events.customs.>", "svc.registry.>"), ("svc.customs.>",)),
-    "gateway": (("svc.>", "$KV.idempotency.>"), ()),
+    # The gateway hears identity's events directly (core NATS): they evict its cache of verified sessions.
+    "gateway": (("svc.>", "$KV.idempotency.>"), ("events.identity.>",)),
 }
 OPS = "ops"  # unrestricted
 

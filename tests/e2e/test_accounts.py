@@ -133,6 +133,7 @@ def test_disable_ends_every_session_at_once_and_refuses_login(stack) -> None:
         disabled = admin(stack, "user", "disable", username)
         assert disabled.returncode == 0, disabled.stderr
         assert "2" in disabled.stdout  # sessions ended
+        assert "会话缓存" not in disabled.stdout  # and the gateways were told before the command returned
         for client in (first, second):
             gone = client.get("/api/v1/me")
             assert gone.status_code == 401 and gone.json()["code"] == "SESSION_EXPIRED"

@@ -1,11 +1,21 @@
-"""Who may call each route of the public API, declared in one place.
+"""Who may call each route of the public API, declared in one place and enforced from here.
 
-The handlers enforce it (`current_actor`, `enterprise_actor`, `officer_actor`, and every service scopes its
-queries to the actor's enterprise); tests/e2e/test_access_matrix.py tries every route of the OpenAPI document
-as anonymous, enterprise A, enterprise B and an officer against this table, and fails for a route missing here.
+`enforce` is the application's guard: before any handler runs it looks the route up in POLICY, resolves the
+session's actor when the route needs one (handlers receive it as the `actor` dependency) and refuses the wrong
+role. A route missing from the table is refused (fail closed). Every service scopes its queries to the actor's
+enterprise besides. tests/e2e/test_access_matrix.py tries every route of the OpenAPI document as anonymous,
+enterprise A, enterprise B and an officer against this table, and fails for a route missing here.
 """
 
 from __future__ import annotations
+
+import re
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from gateway.deps import current_actor
+from shared.errors import Forbidden
 
 PUBLIC = "public"  # anyone, logged in or not
 SIGNED_IN = "signed-in"  # any logged-in user; an enterprise sees only its own data (404 for another's)
@@ -48,3 +58,21 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", C + "/{request_id}/conclude"): OFFICER,
     ("GET", "/api/v1/customs/audit-records"): OFFICER,
 }
+
+_TYPED_PARAM = re.compile(r"\{(\w+):\w+\}")
+REFUSALS = {ENTERPRISE: "该功能仅限企业用户使用", OFFICER: "该功能仅限海关关员使用"}
+ROLES = {ENTERPRISE: "ENTERPRISE", OFFICER: "OFFICER"}
+
+
+async def enforce(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    path = _TYPED_PARAM.sub(r"{\1}", connection.scope["path_template"])
+    if not path.startswith("/api/"):
+        return  # the portal, probes and the OpenAPI document
+    policy = POLICY.get((connection.scope["method"], path))
+    if policy is None:
+        raise Forbidden()  # an API route nobody declared
+    if policy == PUBLIC:
+        return
+    actor = await current_actor(connection)
+    if policy in ROLES and actor.role != ROLES[policy]:
+        raise Forbidden(REFUSALS[policy])

@@ -9,12 +9,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar, Request, Response, get
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import errors, idempotency, portal, sessions
+from gateway import access, deps, errors, idempotency, portal, sessions
 from gateway.routes import account, audit, auth, card, customs, reference, requests
 from gateway.settings import Settings
 from shared import bus, logs
@@ -156,6 +157,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             portal.portal,
         ],
         middleware=[security_headers, prometheus.middleware],
+        guards=[access.enforce],
+        dependencies={"actor": Provide(deps.provide_actor)},
         lifespan=[lifespan],
         exception_handlers=errors.HANDLERS,
         before_request=before_request,

@@ -6,12 +6,13 @@ from typing import TypeVar
 
 import msgspec
 from litestar import Request
+from litestar.connection import ASGIConnection
 from nats.aio.client import Client
 
 from shared import bus
 from shared.contracts import identity
 from shared.contracts.common import Actor, Contract, FieldError
-from shared.errors import Forbidden, ServiceError, Unauthenticated, ValidationFailed
+from shared.errors import ServiceError, Unauthenticated, ValidationFailed
 
 SESSION_COOKIE = "xh_session"
 T = TypeVar("T")
@@ -26,35 +27,29 @@ async def call(request: Request, subject: str, payload: Contract, reply_type: ty
     return await bus.call(nats_client(request), subject, payload, reply_type, timeout=timeout)
 
 
-async def current_session(request: Request) -> identity.Session:
+async def current_session(request: ASGIConnection) -> identity.Session:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise Unauthenticated()
 
     async def verify(token: str) -> identity.Session:
-        return await call(request, identity.SESSION_VERIFY, identity.SessionToken(token=token), identity.Session)
+        return await bus.call(
+            request.app.state.nc, identity.SESSION_VERIFY, identity.SessionToken(token=token), identity.Session
+        )
 
     return await request.app.state.sessions.get(token, verify)
 
 
-async def current_actor(request: Request) -> Actor:
+async def current_actor(request: ASGIConnection) -> Actor:
     actor = (await current_session(request)).actor
     request.state.actor = actor  # who was refused, should a later step refuse (the audit trail)
     return actor
 
 
-async def enterprise_actor(request: Request) -> Actor:
-    actor = await current_actor(request)
-    if actor.role != "ENTERPRISE":
-        raise Forbidden("该功能仅限企业用户使用")
-    return actor
-
-
-async def officer_actor(request: Request) -> Actor:
-    actor = await current_actor(request)
-    if actor.role != "OFFICER":
-        raise Forbidden("该功能仅限海关关员使用")
-    return actor
+async def provide_actor(request: Request) -> Actor:
+    """The `actor` dependency: resolved by the access guard (gateway/access.py) before the handler runs."""
+    actor = getattr(request.state, "actor", None)
+    return actor if actor is not None else await current_actor(request)
 
 
 async def decode_body(request: Request, model: type[T]) -> T:

@@ -7,9 +7,11 @@ releases the key, so a corrected retry runs again; an unknown outcome keeps the 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import msgspec
 import nats.js.errors
@@ -51,7 +53,18 @@ async def open_bucket(js: JetStreamContext) -> KeyValue:
         return await js.create_key_value(KeyValueConfig(bucket=BUCKET, ttl=TTL_SECONDS, history=1))
 
 
-async def idempotent(request: Request, actor: Actor, work: Callable[[], Awaitable[Response]]) -> Response:
+def idempotent(handler: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
+    """Decorates a mutating route handler (which takes `request` and `actor`): with an Idempotency-Key, it runs
+    at most once per key and user, and a retry gets the first response."""
+
+    @functools.wraps(handler)
+    async def once(*args: Any, **kwargs: Any) -> Response:
+        return await _once(kwargs["request"], kwargs["actor"], lambda: handler(*args, **kwargs))
+
+    return once
+
+
+async def _once(request: Request, actor: Actor, work: Callable[[], Awaitable[Response]]) -> Response:
     raw_key = request.headers.get(HEADER)
     if raw_key is None:
         return await work()

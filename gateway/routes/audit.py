@@ -11,12 +11,12 @@ from typing import Annotated
 from litestar import Request, get
 from litestar.params import Parameter
 
-from gateway.deps import call, officer_actor
+from gateway.deps import call
 from gateway.routes.filters import EARLIEST, LATEST
 from shared import bus
 from shared.clock import china_day_start
 from shared.contracts.audit import MAX_LIMIT, QUERY_SUBJECTS, RECORD_REFUSAL, AuditPage, AuditQuery, Refusal
-from shared.contracts.common import Empty, FieldError
+from shared.contracts.common import Actor, Empty, FieldError
 from shared.errors import ServiceError, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -27,14 +27,14 @@ MAX_IN_FLIGHT = 200
 @get("/api/v1/customs/audit-records", summary="Audit trail (officers): by actor, enterprise, action and date")
 async def audit_records(
     request: Request,
-    actor: str | None = None,
+    actor: Actor,
+    by_actor: Annotated[str | None, Parameter(query="actor")] = None,
     enterprise: str | None = None,
     action: str | None = None,
     date_from: Annotated[date | None, Parameter(query="from")] = None,
     date_to: Annotated[date | None, Parameter(query="to")] = None,
     limit: int = 100,
 ) -> AuditPage:
-    officer = await officer_actor(request)
     problems = []
     if not 1 <= limit <= MAX_LIMIT:
         problems.append(FieldError(field="limit", message=f"条数应为1至{MAX_LIMIT}"))
@@ -44,8 +44,8 @@ async def audit_records(
     if problems:
         raise ValidationFailed(fields=problems)
     query = AuditQuery(
-        actor=officer,
-        by_actor=actor,
+        actor=actor,
+        by_actor=by_actor,
         enterprise=enterprise,
         action=action,
         since=china_day_start(date_from) if date_from else None,

@@ -8,7 +8,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 
-from gateway.deps import SESSION_COOKIE, call, current_actor, decode_body
+from gateway.deps import SESSION_COOKIE, call, decode_body
 from shared.contracts import identity
 from shared.contracts.common import Actor, Empty
 
@@ -89,8 +89,8 @@ async def logout(request: Request) -> Response:
 
 
 @get("/api/v1/me", summary="The logged-in user, role and enterprise")
-async def me(request: Request) -> dict:
-    return me_body(await current_actor(request))
+async def me(actor: Actor) -> dict:
+    return me_body(actor)
 
 
 routes = [captcha, login, logout, me]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import msgspec
 from litestar import Request, Response, get, post
 
-from gateway.deps import call, decode_body, officer_actor
+from gateway.deps import call, decode_body
 from gateway.idempotency import idempotent
 from gateway.routes.filters import Filters, provide_filters
 from shared.contracts import attachment, coordination, customs
+from shared.contracts.common import Actor
 
 BASE = "/api/v1/customs/coordination-requests"
 
@@ -25,8 +26,7 @@ class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     summary="Officer queue: every enterprise's received applications, oldest due first",
     dependencies={"filters": provide_filters},
 )
-async def queue(request: Request, filters: Filters, enterprise: str | None = None) -> customs.CasePage:
-    actor = await officer_actor(request)
+async def queue(request: Request, actor: Actor, filters: Filters, enterprise: str | None = None) -> customs.CasePage:
     return await call(
         request,
         customs.CASE_LIST,
@@ -36,8 +36,7 @@ async def queue(request: Request, filters: Filters, enterprise: str | None = Non
 
 
 @get(BASE + "/{request_id:str}", summary="A case: the application, its status history and attachments")
-async def case_detail(request: Request, request_id: str) -> dict:
-    actor = await officer_actor(request)
+async def case_detail(request: Request, actor: Actor, request_id: str) -> dict:
     case = await call(request, customs.CASE_GET, customs.CaseRef(actor=actor, request_id=request_id), customs.Case)
     application = await call(
         request,
@@ -58,37 +57,34 @@ async def case_detail(request: Request, request_id: str) -> dict:
     }
 
 
-async def _decide(request: Request, request_id: str, subject: str, message: str) -> Response:
-    actor = await officer_actor(request)
-
-    async def work() -> Response:
-        body = await decode_body(request, DecisionIn)
-        case = await call(
-            request,
-            subject,
-            customs.Decision(
-                actor=actor,
-                request_id=request_id,
-                version=body.version,
-                reason=body.reason,
-                outcome=body.outcome,
-                reply=body.reply,
-            ),
-            customs.Case,
-        )
-        return Response({"message": message, "case": msgspec.to_builtins(case)}, status_code=200)
-
-    return await idempotent(request, actor, work)
+async def _decide(request: Request, actor: Actor, request_id: str, subject: str, message: str) -> Response:
+    body = await decode_body(request, DecisionIn)
+    case = await call(
+        request,
+        subject,
+        customs.Decision(
+            actor=actor,
+            request_id=request_id,
+            version=body.version,
+            reason=body.reason,
+            outcome=body.outcome,
+            reply=body.reply,
+        ),
+        customs.Case,
+    )
+    return Response({"message": message, "case": msgspec.to_builtins(case)}, status_code=200)
 
 
 @post(BASE + "/{request_id:str}/accept", summary="受理: 待办 → 协调中", status_code=200)
-async def accept(request: Request, request_id: str) -> Response:
-    return await _decide(request, request_id, customs.CASE_ACCEPT, "受理成功")
+@idempotent
+async def accept(request: Request, actor: Actor, request_id: str) -> Response:
+    return await _decide(request, actor, request_id, customs.CASE_ACCEPT, "受理成功")
 
 
 @post(BASE + "/{request_id:str}/return", summary="退回 with a reason: 待办|协调中 → 退回", status_code=200)
-async def return_(request: Request, request_id: str) -> Response:
-    return await _decide(request, request_id, customs.CASE_RETURN, "退回成功")
+@idempotent
+async def return_(request: Request, actor: Actor, request_id: str) -> Response:
+    return await _decide(request, actor, request_id, customs.CASE_RETURN, "退回成功")
 
 
 @post(
@@ -96,8 +92,9 @@ async def return_(request: Request, request_id: str) -> Response:
     summary="办结 with outcome (SUCCESS 协调成功 | UNRESOLVED 协调未果 | NOT_ACCEPTED 不予受理) and reply",
     status_code=200,
 )
-async def conclude(request: Request, request_id: str) -> Response:
-    return await _decide(request, request_id, customs.CASE_CONCLUDE, "办结成功")
+@idempotent
+async def conclude(request: Request, actor: Actor, request_id: str) -> Response:
+    return await _decide(request, actor, request_id, customs.CASE_CONCLUDE, "办结成功")
 
 
 routes = [queue, case_detail, accept, return_, conclude]

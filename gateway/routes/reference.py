@@ -5,16 +5,15 @@ from __future__ import annotations
 import msgspec
 from litestar import Request, Response, get, post
 
-from gateway.deps import call, current_actor, decode_body, enterprise_actor
+from gateway.deps import call, decode_body
 from gateway.idempotency import idempotent
 from shared.contracts import registry
-from shared.contracts.common import Empty, FieldError
+from shared.contracts.common import Actor, Empty, FieldError
 from shared.errors import ValidationFailed
 
 
 @get("/api/v1/reference/countries", summary="Countries/regions, fuzzy search")
 async def countries(request: Request, q: str = "", limit: int = 20) -> registry.CountryList:
-    await current_actor(request)
     return await call(
         request, registry.REFERENCE_COUNTRIES, registry.ReferenceQuery(q=q, limit=limit), registry.CountryList
     )
@@ -22,7 +21,6 @@ async def countries(request: Request, q: str = "", limit: int = 20) -> registry.
 
 @get("/api/v1/reference/ports", summary="Ports of a country, fuzzy search")
 async def ports(request: Request, country: str | None = None, q: str = "", limit: int = 20) -> registry.PortList:
-    await current_actor(request)
     return await call(
         request,
         registry.REFERENCE_PORTS,
@@ -43,7 +41,6 @@ async def proof_types() -> dict:
 
 @get("/api/v1/certificates/lookup", summary="Agreement code of a certificate, for the form's auto-fill")
 async def certificate_lookup(request: Request, type: str = "", number: str = "") -> dict:
-    await current_actor(request)
     errors = []
     if type not in registry.PROOF_TYPES:
         errors.append(FieldError(field="type", message="请选择享惠证明类型"))
@@ -73,30 +70,25 @@ class LinkIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
 
 
 @post("/api/v1/export-declaration-links", summary="出口报关单补录: link an export declaration to an own certificate")
-async def create_link(request: Request) -> Response:
-    actor = await enterprise_actor(request)
-
-    async def work() -> Response:
-        body = await decode_body(request, LinkIn)
-        link = await call(
-            request,
-            registry.LINK_CREATE,
-            registry.LinkCommand(
-                actor=actor,
-                proof_type=body.proof_type,
-                certificate_no=body.certificate_no,
-                export_declaration_no=body.export_declaration_no.strip(),
-            ),
-            registry.ExportDeclarationLink,
-        )
-        return Response({"message": "补录成功", "link": msgspec.to_builtins(link)}, status_code=201)
-
-    return await idempotent(request, actor, work)
+@idempotent
+async def create_link(request: Request, actor: Actor) -> Response:
+    body = await decode_body(request, LinkIn)
+    link = await call(
+        request,
+        registry.LINK_CREATE,
+        registry.LinkCommand(
+            actor=actor,
+            proof_type=body.proof_type,
+            certificate_no=body.certificate_no,
+            export_declaration_no=body.export_declaration_no.strip(),
+        ),
+        registry.ExportDeclarationLink,
+    )
+    return Response({"message": "补录成功", "link": msgspec.to_builtins(link)}, status_code=201)
 
 
 @get("/api/v1/export-declaration-links", summary="Own export-declaration links")
-async def list_links(request: Request) -> registry.LinkPage:
-    actor = await enterprise_actor(request)
+async def list_links(request: Request, actor: Actor) -> registry.LinkPage:
     return await call(request, registry.LINK_LIST, registry.LinkList(actor=actor), registry.LinkPage)
 
 

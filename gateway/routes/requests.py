@@ -7,12 +7,12 @@ from urllib.parse import quote
 import msgspec
 from litestar import Request, Response, delete, get, post, put
 
-from gateway.deps import call, current_actor, decode_body, enterprise_actor
+from gateway.deps import call, decode_body
 from gateway.idempotency import idempotent
 from gateway.routes.filters import Filters, provide_filters
 from gateway.upload import read_file
 from shared.contracts import attachment, coordination, registry
-from shared.contracts.common import FieldError
+from shared.contracts.common import Actor, FieldError
 from shared.errors import Conflict, InvalidState, ServiceError, ValidationFailed
 
 BASE = "/api/v1/coordination-requests"
@@ -65,31 +65,26 @@ def _result(message: str, request: coordination.CoordinationRequest, status: int
 
 
 @post(BASE, summary="暂存: save a new application (all field errors at once)")
-async def create_request(request: Request) -> Response:
-    actor = await enterprise_actor(request)
-
-    async def work() -> Response:
-        body = await decode_body(request, FormIn)
-        created = await call(
-            request,
-            coordination.CREATE,
-            coordination.CreateCommand(actor=actor, form=body.form()),
-            coordination.CoordinationRequest,
-        )
-        return _result("暂存成功", created, 201)
-
-    return await idempotent(request, actor, work)
+@idempotent
+async def create_request(request: Request, actor: Actor) -> Response:
+    body = await decode_body(request, FormIn)
+    created = await call(
+        request,
+        coordination.CREATE,
+        coordination.CreateCommand(actor=actor, form=body.form()),
+        coordination.CoordinationRequest,
+    )
+    return _result("暂存成功", created, 201)
 
 
 @get(BASE, summary="查询: own applications, newest first, keyset paged", dependencies={"filters": provide_filters})
-async def list_requests(request: Request, filters: Filters) -> coordination.RequestPage:
-    actor = await enterprise_actor(request)
+async def list_requests(request: Request, actor: Actor, filters: Filters) -> coordination.RequestPage:
     return await call(
         request, coordination.LIST, coordination.ListQuery(actor=actor, **filters.as_query()), coordination.RequestPage
     )
 
 
-async def _get(request: Request, actor, request_id: str) -> coordination.CoordinationRequest:
+async def _get(request: Request, actor: Actor, request_id: str) -> coordination.CoordinationRequest:
     return await call(
         request,
         coordination.GET,
@@ -99,8 +94,7 @@ async def _get(request: Request, actor, request_id: str) -> coordination.Coordin
 
 
 @get(BASE + "/{request_id:str}", summary="详情: the application, its flags, status history and attachments")
-async def get_request(request: Request, request_id: str) -> dict:
-    actor = await enterprise_actor(request)
+async def get_request(request: Request, actor: Actor, request_id: str) -> dict:
     application = await _get(request, actor, request_id)
     files = await call(
         request,
@@ -112,8 +106,7 @@ async def get_request(request: Request, request_id: str) -> dict:
 
 
 @put(BASE + "/{request_id:str}", summary="暂存 again (editable statuses only; carries the version it saw)")
-async def update_request(request: Request, request_id: str) -> Response:
-    actor = await enterprise_actor(request)
+async def update_request(request: Request, actor: Actor, request_id: str) -> Response:
     body = await decode_body(request, FormIn)
     if body.version is None:
         raise ValidationFailed(fields=[FieldError(field="version", message="缺少数据版本号，请刷新后重试")])
@@ -132,8 +125,7 @@ async def update_request(request: Request, request_id: str) -> Response:
 
 
 @delete(BASE + "/{request_id:str}", summary="删除 (暂存, 已撤回, 退回 only)", status_code=200)
-async def delete_request(request: Request, request_id: str, version: int | None = None) -> dict:
-    actor = await enterprise_actor(request)
+async def delete_request(request: Request, actor: Actor, request_id: str, version: int | None = None) -> dict:
     await call(
         request,
         coordination.DELETE,
@@ -144,74 +136,62 @@ async def delete_request(request: Request, request_id: str, version: int | None 
 
 
 @post(BASE + "/{request_id:str}/submit", summary="提交: ownership and linkage (registry) → transition", status_code=200)
-async def submit_request(request: Request, request_id: str) -> Response:
+@idempotent
+async def submit_request(request: Request, actor: Actor, request_id: str) -> Response:
     """Three calls on the critical path: the application as it stands, one registry question (ownership and
     linkage together), the transition. The attachment facts (count, damage, revision) are coordination's own,
     told by the attachment service with every file change, and checked inside the transition."""
-    actor = await enterprise_actor(request)
-
-    async def work() -> Response:
-        body = await decode_body(request, VersionIn)
-        current = await call(
-            request,
-            coordination.GET,
-            coordination.RequestRef(actor=actor, request_id=request_id, history=False),
-            coordination.CoordinationRequest,
-        )
-        if body.version is not None and body.version != current.version:
-            raise Conflict()
-        if not current.editable:
-            raise InvalidState("当前状态不允许提交")
-        check = await call(
-            request,
-            registry.SUBMIT_CHECK,
-            registry.SubmitCheckQuery(
-                proof_type=current.proof_type,
-                certificate_no=current.certificate_no,
-                credit_code=actor.credit_code or "",
-                export_declaration_no=current.export_declaration_no,
-            ),
-            registry.SubmitCheck,
-        )
-        if not check.owned:
-            raise CertificateNotOwned()
-        if not check.linked:
-            raise DeclarationNotLinked()
-        submitted = await call(
-            request,
-            coordination.SUBMIT,
-            coordination.TransitionCommand(
-                actor=actor,
-                request_id=current.id,
-                version=current.version,
-                attachments_revision=current.attachments_revision,
-            ),
-            coordination.CoordinationRequest,
-        )
-        return _result("申报成功", submitted)
-
-    return await idempotent(request, actor, work)
+    body = await decode_body(request, VersionIn)
+    current = await call(
+        request,
+        coordination.GET,
+        coordination.RequestRef(actor=actor, request_id=request_id, history=False),
+        coordination.CoordinationRequest,
+    )
+    if body.version is not None and body.version != current.version:
+        raise Conflict()
+    if not current.editable:
+        raise InvalidState("当前状态不允许提交")
+    check = await call(
+        request,
+        registry.SUBMIT_CHECK,
+        registry.SubmitCheckQuery(
+            proof_type=current.proof_type,
+            certificate_no=current.certificate_no,
+            credit_code=actor.credit_code or "",
+            export_declaration_no=current.export_declaration_no,
+        ),
+        registry.SubmitCheck,
+    )
+    if not check.owned:
+        raise CertificateNotOwned()
+    if not check.linked:
+        raise DeclarationNotLinked()
+    submitted = await call(
+        request,
+        coordination.SUBMIT,
+        coordination.TransitionCommand(
+            actor=actor,
+            request_id=current.id,
+            version=current.version,
+            attachments_revision=current.attachments_revision,
+        ),
+        coordination.CoordinationRequest,
+    )
+    return _result("申报成功", submitted)
 
 
 @post(BASE + "/{request_id:str}/withdraw", summary="撤回 (待办 only)", status_code=200)
-async def withdraw_request(request: Request, request_id: str) -> Response:
-    actor = await enterprise_actor(request)
-
-    async def work() -> Response:
-        body = await decode_body(request, VersionIn)
-        withdrawn = await call(
-            request,
-            coordination.WITHDRAW,
-            coordination.TransitionCommand(
-                actor=actor,
-                request_id=request_id,
-                version=body.version,
-            ),
-            coordination.CoordinationRequest,
-        )
-        return _result("撤回成功", withdrawn)
-
-    return await idempotent(request, actor, work)
+@idempotent
+async def withdraw_request(request: Request, actor: Actor, request_id: str) -> Response:
+    body = await decode_body(request, VersionIn)
+    withdrawn = await call(
+        request,
+        coordination.WITHDRAW,
+        coordination.TransitionCommand(actor=actor, request_id=request_id, version=body.version),
+        coordination.CoordinationRequest,
+    )
+    return _result("撤回成功", withdrawn)
 
 
 # --- attachments ------------------------------------------------------------------------------------
@@ -223,31 +203,21 @@ async def withdraw_request(request: Request, request_id: str) -> Response:
     request_max_body_size=UPLOAD_BODY_LIMIT,
     status_code=201,
 )
-async def upload_attachment(request: Request, request_id: str) -> Response:
-    actor = await enterprise_actor(request)
-
-    async def work() -> Response:
-        upload = await read_file(request)
-        info = await call(
-            request,
-            attachment.UPLOAD,
-            attachment.UploadCommand(
-                actor=actor,
-                request_id=request_id,
-                filename=upload.filename,
-                content=upload.content,
-            ),
-            attachment.AttachmentInfo,
-            timeout=30,
-        )
-        return Response({"message": "上传成功", "attachment": msgspec.to_builtins(info)}, status_code=201)
-
-    return await idempotent(request, actor, work)
+@idempotent
+async def upload_attachment(request: Request, actor: Actor, request_id: str) -> Response:
+    upload = await read_file(request)
+    info = await call(
+        request,
+        attachment.UPLOAD,
+        attachment.UploadCommand(actor=actor, request_id=request_id, filename=upload.filename, content=upload.content),
+        attachment.AttachmentInfo,
+        timeout=30,
+    )
+    return Response({"message": "上传成功", "attachment": msgspec.to_builtins(info)}, status_code=201)
 
 
 @get(BASE + "/{request_id:str}/attachments", summary="Attachments of an application")
-async def list_attachments(request: Request, request_id: str) -> attachment.AttachmentList:
-    actor = await current_actor(request)
+async def list_attachments(request: Request, actor: Actor, request_id: str) -> attachment.AttachmentList:
     return await call(
         request,
         attachment.LIST,
@@ -257,8 +227,7 @@ async def list_attachments(request: Request, request_id: str) -> attachment.Atta
 
 
 @get(BASE + "/{request_id:str}/attachments/{attachment_id:str}", summary="Download an attachment (integrity-checked)")
-async def download_attachment(request: Request, request_id: str, attachment_id: str) -> Response:
-    actor = await current_actor(request)
+async def download_attachment(request: Request, actor: Actor, request_id: str, attachment_id: str) -> Response:
     result = await call(
         request,
         attachment.DOWNLOAD,
@@ -288,8 +257,7 @@ async def download_attachment(request: Request, request_id: str, attachment_id: 
     summary="Delete an attachment (editable only)",
     status_code=200,
 )
-async def delete_attachment(request: Request, request_id: str, attachment_id: str) -> dict:
-    actor = await enterprise_actor(request)
+async def delete_attachment(request: Request, actor: Actor, request_id: str, attachment_id: str) -> dict:
     await call(
         request,
         attachment.DELETE,

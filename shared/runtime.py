@@ -29,7 +29,8 @@ T = TypeVar("T")
 
 @dataclass
 class Context:
-    """What a service's handlers work with; `extras` holds service-specific clients (S3, settings).
+    """What a service's handlers work with: the pool, NATS, the service's own typed `settings` (what its
+    definition's `settings` made from the environment) and its service-wide objects (`one`).
 
     `clock` decides business dates and times (numbers, submission times, validity); expiry of sessions and
     the like stays on the database's clock.
@@ -40,14 +41,15 @@ class Context:
     pool: asyncpg.Pool
     nc: Client
     js: JetStreamContext
-    extras: dict[str, Any] = field(default_factory=dict)
+    settings: Any = None
     clock: Clock = field(default_factory=SystemClock)
+    _instances: dict[str, Any] = field(default_factory=dict)
 
     def one(self, key: str, make: Callable[[], T]) -> T:
-        """The one instance of a service-wide object (handlers, reference data), made on first use."""
-        if key not in self.extras:
-            self.extras[key] = make()
-        return self.extras[key]
+        """The one instance of a service-wide object (handlers, reference data, clients), made on first use."""
+        if key not in self._instances:
+            self._instances[key] = make()
+        return self._instances[key]
 
 
 @dataclass
@@ -57,7 +59,8 @@ class ServiceDefinition:
     endpoints: Callable[[Context], list[bus.Endpoint]]
     consumers: Callable[[Context], dict[type, Handler]] = lambda ctx: {}
     seed: Callable[[Context], Awaitable[None]] | None = None
-    configure: Callable[[Env, dict[str, Any]], None] = lambda env, extras: None
+    # The service's own settings from the environment, checked at start-up (a frozen dataclass; Context.settings).
+    settings: Callable[[Env, str], Any] = lambda env, profile: None
     start: Callable[[Context], Awaitable[None]] | None = None
     background: Callable[[Context], list[Awaitable[None]]] = lambda ctx: []
     # The service's own dependencies for /ready beyond the database and NATS (e.g. attachment's S3).
@@ -88,8 +91,7 @@ async def _main(d: ServiceDefinition) -> None:
         not verify_key or actor_token.valid_public_key(verify_key),
         "ACTOR_VERIFY_KEY must be a base64 Ed25519 public key",
     )
-    extras: dict[str, Any] = {}
-    d.configure(env, extras)
+    settings = d.settings(env, profile)
     env.require(not (seed and profile == "production"), "SEED_DEMO_DATA must not be true in the production profile")
     env.require(not clock_file or profile == "test", "CLOCK_FILE may only be set in the test profile")
     env.done(d.name)
@@ -112,7 +114,7 @@ async def _main(d: ServiceDefinition) -> None:
     js = nc.jetstream()
     await bus.ensure_stream(js)
     clock = FileClock(clock_file) if clock_file else SystemClock()
-    ctx = Context(name=d.name, profile=profile, pool=pool, nc=nc, js=js, extras=extras, clock=clock)
+    ctx = Context(name=d.name, profile=profile, pool=pool, nc=nc, js=js, settings=settings, clock=clock)
     if d.start:
         await d.start(ctx)
     if seed and d.seed:

@@ -8,6 +8,7 @@ import io
 import logging
 import unicodedata
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -103,12 +104,13 @@ class Attachments:
     def __init__(self, ctx: Context) -> None:
         self.pool = ctx.pool
         self.nc = ctx.nc
-        self.storage: Storage = ctx.extras["storage"]
+        settings: Settings = ctx.settings
+        self.storage = _storage(ctx)
         self.s3: Minio = self.storage.client
-        self.bucket: str = ctx.extras["s3_bucket"]
-        self.clamd: str | None = ctx.extras["clamd_address"]
-        self.orphan_grace: int = ctx.extras["orphan_grace_seconds"]
-        self.reconcile_interval: int = ctx.extras["reconcile_interval_seconds"]
+        self.bucket = settings.s3_bucket
+        self.clamd = settings.clamd_address
+        self.orphan_grace = settings.orphan_grace_seconds
+        self.reconcile_interval = settings.reconcile_interval_seconds
 
     async def _request(self, actor: Actor, request_id: str) -> coordination.CoordinationRequest:
         """The application, as its enterprise sees it: 404 when it is not theirs."""
@@ -482,35 +484,55 @@ class Attachments:
             raise AttachmentNotFound() from None
 
 
-def configure(env: Env, extras: dict[str, Any]) -> None:
-    extras["s3_endpoint"] = env.str("S3_ENDPOINT")
-    extras["s3_access_key"] = env.str("S3_ACCESS_KEY")
-    extras["s3_secret_key"] = env.str("S3_SECRET_KEY")
-    extras["s3_bucket"] = env.str("S3_BUCKET", "attachments")
-    extras["s3_secure"] = env.bool("S3_SECURE", False)
-    extras["clamd_address"] = env.optional("CLAMD_ADDRESS")
-    extras["orphan_grace_seconds"] = env.int("ORPHAN_GRACE_SECONDS", 3600)
-    extras["reconcile_interval_seconds"] = env.int("RECONCILE_INTERVAL_SECONDS", 600)
+@dataclass(frozen=True)
+class Settings:
+    s3_endpoint: str
+    s3_access_key: str
+    s3_secret_key: str
+    s3_bucket: str = "attachments"
+    s3_secure: bool = False
+    clamd_address: str | None = None  # host:port of clamd; without it uploads are not scanned
+    orphan_grace_seconds: int = 3600
+    reconcile_interval_seconds: int = 600
+
+    @classmethod
+    def from_env(cls, env: Env, profile: str) -> Settings:
+        return cls(
+            s3_endpoint=env.str("S3_ENDPOINT"),
+            s3_access_key=env.str("S3_ACCESS_KEY"),
+            s3_secret_key=env.str("S3_SECRET_KEY"),
+            s3_bucket=env.str("S3_BUCKET", "attachments"),
+            s3_secure=env.bool("S3_SECURE", False),
+            clamd_address=env.optional("CLAMD_ADDRESS"),
+            orphan_grace_seconds=env.int("ORPHAN_GRACE_SECONDS", 3600),
+            reconcile_interval_seconds=env.int("RECONCILE_INTERVAL_SECONDS", 600),
+        )
 
 
-async def start(ctx: Context) -> None:
-    x = ctx.extras
+def _storage(ctx: Context) -> Storage:
+    settings: Settings = ctx.settings
 
     def client(**timeouts: Any) -> Minio:
         return Minio(
-            x["s3_endpoint"],
-            access_key=x["s3_access_key"],
-            secret_key=x["s3_secret_key"],
-            secure=x["s3_secure"],
+            settings.s3_endpoint,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key,
+            secure=settings.s3_secure,
             http_client=http(**timeouts),
         )
 
-    x["s3"] = client()
-    x["storage"] = Storage(x["s3"], probe=client(connect=1.0, read=2.0, retries=False), bucket=x["s3_bucket"])
+    return ctx.one(
+        "storage",
+        lambda: Storage(client(), probe=client(connect=1.0, read=2.0, retries=False), bucket=settings.s3_bucket),
+    )
+
+
+async def start(ctx: Context) -> None:
+    storage, bucket = _storage(ctx), ctx.settings.s3_bucket
     for _ in range(60):
         try:
-            if not await asyncio.to_thread(x["s3"].bucket_exists, x["s3_bucket"]):
-                await asyncio.to_thread(x["s3"].make_bucket, x["s3_bucket"])
+            if not await asyncio.to_thread(storage.client.bucket_exists, bucket):
+                await asyncio.to_thread(storage.client.make_bucket, bucket)
             return
         except Exception as exc:
             if isinstance(exc, S3Error) and exc.code == "BucketAlreadyOwnedByYou":
@@ -523,7 +545,7 @@ async def start(ctx: Context) -> None:
 
 async def _s3_ready(ctx: Context) -> bool:
     """Not ready while S3 does not answer: the probe's last word (it runs every few seconds)."""
-    return ctx.extras["storage"].available
+    return _storage(ctx).available
 
 
 def _service(ctx: Context) -> Attachments:
@@ -546,8 +568,8 @@ definition = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     endpoints=endpoints,
     consumers=lambda ctx: {RequestDeleted: _service(ctx).on_request_deleted},
-    configure=configure,
+    settings=Settings.from_env,
     start=start,
-    background=lambda ctx: [_service(ctx).reconcile_forever(), ctx.extras["storage"].watch()],
+    background=lambda ctx: [_service(ctx).reconcile_forever(), _storage(ctx).watch()],
     ready=_s3_ready,
 )

@@ -25,7 +25,7 @@ def _digest(value: str) -> bytes:
 class Accounts:
     def __init__(self, ctx: Context) -> None:
         self.pool = ctx.pool
-        self.idle = timedelta(minutes=ctx.extras["session_idle_minutes"])
+        self.idle = timedelta(minutes=ctx.settings.session_idle_minutes)
 
     async def change_password(self, cmd: c.PasswordChange) -> c.PasswordChanged:
         token_hash = _digest(cmd.token)

@@ -10,6 +10,7 @@ import time
 import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -80,9 +81,10 @@ def _name_key(username: str) -> bytes:
 class Identity:
     def __init__(self, ctx: Context) -> None:
         self.pool = ctx.pool
-        self.fixed_captcha: str | None = ctx.extras["captcha_fixed_code"]
-        self.idle = timedelta(minutes=ctx.extras["session_idle_minutes"])
-        self.signer = ActorSigner(ctx.extras["actor_signing_key"])
+        settings: Settings = ctx.settings
+        self.fixed_captcha = settings.captcha_fixed_code
+        self.idle = timedelta(minutes=settings.session_idle_minutes)
+        self.signer = ActorSigner(settings.actor_signing_key)
         self._signatures: dict[str, Actor] = {}  # user id -> the actor last signed for them
         self.captcha_limit = SlidingWindowLimit(CAPTCHAS_PER_ADDRESS, CAPTCHAS_OVERALL, CAPTCHA_WINDOW_SECONDS)
 
@@ -293,16 +295,25 @@ def _actor(row: asyncpg.Record) -> Actor:
     )
 
 
-def configure(env: Env, extras: dict[str, Any]) -> None:
-    profile = env.str("PROFILE", "dev")
-    extras["captcha_fixed_code"] = env.optional("CAPTCHA_FIXED_CODE")
-    extras["session_idle_minutes"] = env.int("SESSION_IDLE_MINUTES", 30)
-    check_fixed_captcha(env, profile, extras["captcha_fixed_code"])
-    extras["actor_signing_key"] = env.str("ACTOR_SIGNING_KEY")
-    env.require(
-        not extras["actor_signing_key"] or valid_private_key(extras["actor_signing_key"]),
-        "ACTOR_SIGNING_KEY must be a base64 Ed25519 private key",
-    )
+@dataclass(frozen=True)
+class Settings:
+    actor_signing_key: str
+    session_idle_minutes: int = 30
+    captcha_fixed_code: str | None = None  # dev and test profiles only
+
+    @classmethod
+    def from_env(cls, env: Env, profile: str) -> Settings:
+        settings = cls(
+            actor_signing_key=env.str("ACTOR_SIGNING_KEY"),
+            session_idle_minutes=env.int("SESSION_IDLE_MINUTES", 30),
+            captcha_fixed_code=env.optional("CAPTCHA_FIXED_CODE"),
+        )
+        check_fixed_captcha(env, profile, settings.captcha_fixed_code)
+        env.require(
+            not settings.actor_signing_key or valid_private_key(settings.actor_signing_key),
+            "ACTOR_SIGNING_KEY must be a base64 Ed25519 private key",
+        )
+        return settings
 
 
 def endpoints(ctx: Context) -> list[Endpoint]:
@@ -325,5 +336,5 @@ definition = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     endpoints=endpoints,
     seed=seed.seed,
-    configure=configure,
+    settings=Settings.from_env,
 )

@@ -70,9 +70,9 @@ def _respond(request: Request, asset: Asset) -> Response:
 
 
 @get(["/", "/{path:path}"], include_in_schema=False, sync_to_thread=False)
-def portal(request: Request, path: str = "/") -> Response:
+def portal(request: Request) -> Response:
     assets: dict[str, Asset] = request.app.state.portal_assets
-    name = path.lstrip("/")
+    name = str(request.path_params.get("path", "")).lstrip("/")
     if name in assets:
         return _respond(request, assets[name])
     # API paths and missing files are real 404s; any other path is a page of the portal's router.

@@ -9,7 +9,8 @@ from datetime import date, timedelta
 from typing import Annotated
 
 from litestar import Request, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, QueryParameter
 
 from gateway.deps import call
 from gateway.routes.filters import EARLIEST, LATEST
@@ -27,13 +28,13 @@ MAX_IN_FLIGHT = 200
 @get("/api/v1/customs/audit-records", summary="Audit trail (officers): by actor, enterprise, action and date")
 async def audit_records(
     request: Request,
-    actor: Actor,
-    by_actor: Annotated[str | None, Parameter(query="actor")] = None,
-    enterprise: str | None = None,
-    action: str | None = None,
-    date_from: Annotated[date | None, Parameter(query="from")] = None,
-    date_to: Annotated[date | None, Parameter(query="to")] = None,
-    limit: int = 100,
+    actor: NamedDependency[Actor],
+    by_actor: Annotated[str | None, QueryParameter(name="actor")] = None,
+    enterprise: FromQuery[str | None] = None,
+    action: FromQuery[str | None] = None,
+    date_from: Annotated[date | None, QueryParameter(name="from")] = None,
+    date_to: Annotated[date | None, QueryParameter(name="to")] = None,
+    limit: FromQuery[int] = 100,
 ) -> AuditPage:
     problems = []
     if not 1 <= limit <= MAX_LIMIT:

@@ -7,6 +7,7 @@ import base64
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 
 from gateway.deps import SESSION_COOKIE, call, decode_body
 from shared.contracts import identity
@@ -20,7 +21,7 @@ class LoginIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     captcha_code: str
 
 
-def me_body(actor: Actor) -> dict:
+def me_body(actor: NamedDependency[Actor]) -> dict:
     return {
         "userId": actor.user_id,
         "username": actor.username,
@@ -89,7 +90,7 @@ async def logout(request: Request) -> Response:
 
 
 @get("/api/v1/me", summary="The logged-in user, role and enterprise")
-async def me(actor: Actor) -> dict:
+async def me(actor: NamedDependency[Actor]) -> dict:
     return me_body(actor)
 
 

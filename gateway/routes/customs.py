@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 
 from gateway.deps import call, decode_body
 from gateway.idempotency import idempotent
@@ -15,7 +17,7 @@ BASE = "/api/v1/customs/coordination-requests"
 
 
 class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
-    version: int | None = None
+    version: FromQuery[int | None] = None
     reason: str = ""
     outcome: str = ""
     reply: str = ""
@@ -26,7 +28,12 @@ class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     summary="Officer queue: every enterprise's received applications, oldest due first",
     dependencies={"filters": provide_filters},
 )
-async def queue(request: Request, actor: Actor, filters: Filters, enterprise: str | None = None) -> customs.CasePage:
+async def queue(
+    request: Request,
+    actor: NamedDependency[Actor],
+    filters: NamedDependency[Filters],
+    enterprise: FromQuery[str | None] = None,
+) -> customs.CasePage:
     return await call(
         request,
         customs.CASE_LIST,
@@ -36,7 +43,7 @@ async def queue(request: Request, actor: Actor, filters: Filters, enterprise: st
 
 
 @get(BASE + "/{request_id:str}", summary="A case: the application, its status history and attachments")
-async def case_detail(request: Request, actor: Actor, request_id: str) -> dict:
+async def case_detail(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> dict:
     case = await call(request, customs.CASE_GET, customs.CaseRef(actor=actor, request_id=request_id), customs.Case)
     application = await call(
         request,
@@ -57,7 +64,9 @@ async def case_detail(request: Request, actor: Actor, request_id: str) -> dict:
     }
 
 
-async def _decide(request: Request, actor: Actor, request_id: str, subject: str, message: str) -> Response:
+async def _decide(
+    request: Request, actor: NamedDependency[Actor], request_id: FromPath[str], subject: str, message: str
+) -> Response:
     body = await decode_body(request, DecisionIn)
     case = await call(
         request,
@@ -77,13 +86,13 @@ async def _decide(request: Request, actor: Actor, request_id: str, subject: str,
 
 @post(BASE + "/{request_id:str}/accept", summary="受理: 待办 → 协调中", status_code=200)
 @idempotent
-async def accept(request: Request, actor: Actor, request_id: str) -> Response:
+async def accept(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
     return await _decide(request, actor, request_id, customs.CASE_ACCEPT, "受理成功")
 
 
 @post(BASE + "/{request_id:str}/return", summary="退回 with a reason: 待办|协调中 → 退回", status_code=200)
 @idempotent
-async def return_(request: Request, actor: Actor, request_id: str) -> Response:
+async def return_(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
     return await _decide(request, actor, request_id, customs.CASE_RETURN, "退回成功")
 
 
@@ -93,7 +102,7 @@ async def return_(request: Request, actor: Actor, request_id: str) -> Response:
     status_code=200,
 )
 @idempotent
-async def conclude(request: Request, actor: Actor, request_id: str) -> Response:
+async def conclude(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
     return await _decide(request, actor, request_id, customs.CASE_CONCLUDE, "办结成功")
 
 

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
 from shared.contracts.common import FieldError
 from shared.errors import ValidationFailed
@@ -35,16 +35,16 @@ class Filters:
 
 
 def _filters(
-    request_no: Annotated[str | None, Parameter(query="requestNo")] = None,
-    certificate_no: Annotated[str | None, Parameter(query="certificateNo")] = None,
-    export_declaration_no: Annotated[str | None, Parameter(query="exportDeclarationNo")] = None,
-    status: str | None = None,
-    proof_type: Annotated[str | None, Parameter(query="proofType")] = None,
-    agreement_code: Annotated[str | None, Parameter(query="agreementCode")] = None,
-    submitted_from: Annotated[date | None, Parameter(query="submittedFrom")] = None,
-    submitted_to: Annotated[date | None, Parameter(query="submittedTo")] = None,
-    cursor: str | None = None,
-    limit: int = 20,
+    request_no: Annotated[str | None, QueryParameter(name="requestNo")] = None,
+    certificate_no: Annotated[str | None, QueryParameter(name="certificateNo")] = None,
+    export_declaration_no: Annotated[str | None, QueryParameter(name="exportDeclarationNo")] = None,
+    status: FromQuery[str | None] = None,
+    proof_type: Annotated[str | None, QueryParameter(name="proofType")] = None,
+    agreement_code: Annotated[str | None, QueryParameter(name="agreementCode")] = None,
+    submitted_from: Annotated[date | None, QueryParameter(name="submittedFrom")] = None,
+    submitted_to: Annotated[date | None, QueryParameter(name="submittedTo")] = None,
+    cursor: FromQuery[str | None] = None,
+    limit: FromQuery[int] = 20,
 ) -> Filters:
     problems = []
     if not 1 <= limit <= MAX_LIMIT:

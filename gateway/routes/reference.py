@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
 
 from gateway.deps import call, decode_body
 from gateway.idempotency import idempotent
@@ -13,14 +15,16 @@ from shared.errors import ValidationFailed
 
 
 @get("/api/v1/reference/countries", summary="Countries/regions, fuzzy search")
-async def countries(request: Request, q: str = "", limit: int = 20) -> registry.CountryList:
+async def countries(request: Request, q: FromQuery[str] = "", limit: FromQuery[int] = 20) -> registry.CountryList:
     return await call(
         request, registry.REFERENCE_COUNTRIES, registry.ReferenceQuery(q=q, limit=limit), registry.CountryList
     )
 
 
 @get("/api/v1/reference/ports", summary="Ports of a country, fuzzy search")
-async def ports(request: Request, country: str | None = None, q: str = "", limit: int = 20) -> registry.PortList:
+async def ports(
+    request: Request, country: FromQuery[str | None] = None, q: FromQuery[str] = "", limit: FromQuery[int] = 20
+) -> registry.PortList:
     return await call(
         request,
         registry.REFERENCE_PORTS,
@@ -40,7 +44,7 @@ async def proof_types() -> dict:
 
 
 @get("/api/v1/certificates/lookup", summary="Agreement code of a certificate, for the form's auto-fill")
-async def certificate_lookup(request: Request, type: str = "", number: str = "") -> dict:
+async def certificate_lookup(request: Request, type: FromQuery[str] = "", number: FromQuery[str] = "") -> dict:
     errors = []
     if type not in registry.PROOF_TYPES:
         errors.append(FieldError(field="type", message="请选择享惠证明类型"))
@@ -71,7 +75,7 @@ class LinkIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
 
 @post("/api/v1/export-declaration-links", summary="出口报关单补录: link an export declaration to an own certificate")
 @idempotent
-async def create_link(request: Request, actor: Actor) -> Response:
+async def create_link(request: Request, actor: NamedDependency[Actor]) -> Response:
     body = await decode_body(request, LinkIn)
     link = await call(
         request,
@@ -88,7 +92,7 @@ async def create_link(request: Request, actor: Actor) -> Response:
 
 
 @get("/api/v1/export-declaration-links", summary="Own export-declaration links")
-async def list_links(request: Request, actor: Actor) -> registry.LinkPage:
+async def list_links(request: Request, actor: NamedDependency[Actor]) -> registry.LinkPage:
     return await call(request, registry.LINK_LIST, registry.LinkList(actor=actor), registry.LinkPage)
 
 

@@ -6,6 +6,8 @@ from urllib.parse import quote
 
 import msgspec
 from litestar import Request, Response, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 
 from gateway.deps import call, decode_body
 from gateway.idempotency import idempotent
@@ -38,7 +40,7 @@ class FormIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     export_declaration_no: str = ""
     import_declaration_no: str = ""
     reason: str = ""
-    version: int | None = None
+    version: FromQuery[int | None] = None
     # Never taken from the client: filled from the session and the registry.
     agreement_code: str | None = None
     enterprise_name: str | None = None
@@ -57,7 +59,7 @@ class FormIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
 
 
 class VersionIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
-    version: int | None = None
+    version: FromQuery[int | None] = None
 
 
 def _result(message: str, request: coordination.CoordinationRequest, status: int = 200) -> Response:
@@ -66,7 +68,7 @@ def _result(message: str, request: coordination.CoordinationRequest, status: int
 
 @post(BASE, summary="暂存: save a new application (all field errors at once)")
 @idempotent
-async def create_request(request: Request, actor: Actor) -> Response:
+async def create_request(request: Request, actor: NamedDependency[Actor]) -> Response:
     body = await decode_body(request, FormIn)
     created = await call(
         request,
@@ -78,13 +80,17 @@ async def create_request(request: Request, actor: Actor) -> Response:
 
 
 @get(BASE, summary="查询: own applications, newest first, keyset paged", dependencies={"filters": provide_filters})
-async def list_requests(request: Request, actor: Actor, filters: Filters) -> coordination.RequestPage:
+async def list_requests(
+    request: Request, actor: NamedDependency[Actor], filters: NamedDependency[Filters]
+) -> coordination.RequestPage:
     return await call(
         request, coordination.LIST, coordination.ListQuery(actor=actor, **filters.as_query()), coordination.RequestPage
     )
 
 
-async def _get(request: Request, actor: Actor, request_id: str) -> coordination.CoordinationRequest:
+async def _get(
+    request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]
+) -> coordination.CoordinationRequest:
     return await call(
         request,
         coordination.GET,
@@ -94,7 +100,7 @@ async def _get(request: Request, actor: Actor, request_id: str) -> coordination.
 
 
 @get(BASE + "/{request_id:str}", summary="详情: the application, its flags, status history and attachments")
-async def get_request(request: Request, actor: Actor, request_id: str) -> dict:
+async def get_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> dict:
     application = await _get(request, actor, request_id)
     files = await call(
         request,
@@ -106,7 +112,7 @@ async def get_request(request: Request, actor: Actor, request_id: str) -> dict:
 
 
 @put(BASE + "/{request_id:str}", summary="暂存 again (editable statuses only; carries the version it saw)")
-async def update_request(request: Request, actor: Actor, request_id: str) -> Response:
+async def update_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
     body = await decode_body(request, FormIn)
     if body.version is None:
         raise ValidationFailed(fields=[FieldError(field="version", message="缺少数据版本号，请刷新后重试")])
@@ -125,7 +131,9 @@ async def update_request(request: Request, actor: Actor, request_id: str) -> Res
 
 
 @delete(BASE + "/{request_id:str}", summary="删除 (暂存, 已撤回, 退回 only)", status_code=200)
-async def delete_request(request: Request, actor: Actor, request_id: str, version: int | None = None) -> dict:
+async def delete_request(
+    request: Request, actor: NamedDependency[Actor], request_id: FromPath[str], version: FromQuery[int | None] = None
+) -> dict:
     await call(
         request,
         coordination.DELETE,
@@ -137,7 +145,7 @@ async def delete_request(request: Request, actor: Actor, request_id: str, versio
 
 @post(BASE + "/{request_id:str}/submit", summary="提交: ownership and linkage (registry) → transition", status_code=200)
 @idempotent
-async def submit_request(request: Request, actor: Actor, request_id: str) -> Response:
+async def submit_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
     """Three calls on the critical path: the application as it stands, one registry question (ownership and
     linkage together), the transition. The attachment facts (count, damage, revision) are coordination's own,
     told by the attachment service with every file change, and checked inside the transition."""
@@ -183,7 +191,7 @@ async def submit_request(request: Request, actor: Actor, request_id: str) -> Res
 
 @post(BASE + "/{request_id:str}/withdraw", summary="撤回 (待办 only)", status_code=200)
 @idempotent
-async def withdraw_request(request: Request, actor: Actor, request_id: str) -> Response:
+async def withdraw_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
     body = await decode_body(request, VersionIn)
     withdrawn = await call(
         request,
@@ -204,7 +212,7 @@ async def withdraw_request(request: Request, actor: Actor, request_id: str) -> R
     status_code=201,
 )
 @idempotent
-async def upload_attachment(request: Request, actor: Actor, request_id: str) -> Response:
+async def upload_attachment(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
     upload = await read_file(request)
     info = await call(
         request,
@@ -217,7 +225,9 @@ async def upload_attachment(request: Request, actor: Actor, request_id: str) -> 
 
 
 @get(BASE + "/{request_id:str}/attachments", summary="Attachments of an application")
-async def list_attachments(request: Request, actor: Actor, request_id: str) -> attachment.AttachmentList:
+async def list_attachments(
+    request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]
+) -> attachment.AttachmentList:
     return await call(
         request,
         attachment.LIST,
@@ -227,7 +237,9 @@ async def list_attachments(request: Request, actor: Actor, request_id: str) -> a
 
 
 @get(BASE + "/{request_id:str}/attachments/{attachment_id:str}", summary="Download an attachment (integrity-checked)")
-async def download_attachment(request: Request, actor: Actor, request_id: str, attachment_id: str) -> Response:
+async def download_attachment(
+    request: Request, actor: NamedDependency[Actor], request_id: FromPath[str], attachment_id: FromPath[str]
+) -> Response:
     result = await call(
         request,
         attachment.DOWNLOAD,
@@ -257,7 +269,9 @@ async def download_attachment(request: Request, actor: Actor, request_id: str, a
     summary="Delete an attachment (editable only)",
     status_code=200,
 )
-async def delete_attachment(request: Request, actor: Actor, request_id: str, attachment_id: str) -> dict:
+async def delete_attachment(
+    request: Request, actor: NamedDependency[Actor], request_id: FromPath[str], attachment_id: FromPath[str]
+) -> dict:
     await call(
         request,
         attachment.DELETE,

@@ -39,16 +39,28 @@ class ActorSigner:
 
 
 class ActorVerifier:
+    """Checks an actor's signature and expiry. Identity reuses a signed actor for minutes, so a signature already
+    verified for exactly these bytes is remembered (bounded) and not verified again; expiry is checked each time."""
+
+    MAX_REMEMBERED = 10_000
+
     def __init__(self, public_key_b64: str) -> None:
         self._key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
+        self._verified: set[tuple[str, bytes]] = set()
 
     def verify(self, actor: Actor) -> None:
         if actor.expires_at < time.time():
             raise Unauthenticated("登录已失效，请重新登录", code="ACTOR_EXPIRED")
+        signed = (actor.signature, _unsigned(actor))
+        if signed in self._verified:
+            return
         try:
-            self._key.verify(base64.b64decode(actor.signature), _unsigned(actor))
+            self._key.verify(base64.b64decode(actor.signature), signed[1])
         except (InvalidSignature, ValueError):
             raise Unauthenticated("身份验证失败", code="ACTOR_INVALID") from None
+        if len(self._verified) >= self.MAX_REMEMBERED:
+            self._verified.clear()
+        self._verified.add(signed)
 
 
 def valid_public_key(value: str) -> bool:

@@ -40,15 +40,17 @@ async def record(conn: asyncpg.Connection, event: Event) -> None:
     rid = logs.request_id.get()
     if rid:
         headers[logs.REQUEST_ID_HEADER] = rid
+    # One round trip: the row, and the relay woken when the transaction commits.
     await conn.execute(
-        "INSERT INTO outbox (id, subject, event_type, payload, headers) VALUES ($1, $2, $3, $4, $5::jsonb)",
+        "WITH added AS (INSERT INTO outbox (id, subject, event_type, payload, headers)"
+        " VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING id) SELECT pg_notify($6, '') FROM added",
         uuid.UUID(event.event_id),
         event.subject(),
         event.name,
         msgspec.json.encode(event),
         json.dumps(headers),
+        CHANNEL,
     )
-    await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
 
 
 class OutboxRelay:

@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
-from typing import Any
 
 import asyncpg
 
 from shared import logs
 from shared.contracts.audit import MAX_LIMIT, AuditPage, AuditQuery, AuditRecord
 from shared.errors import Forbidden
+from shared.paging import Filters
 
 log = logging.getLogger(__name__)
 
@@ -52,27 +52,22 @@ def query_handler(service: str, pool: asyncpg.Pool):
     async def handle(q: AuditQuery) -> AuditPage:
         if q.actor.role != "OFFICER":
             raise Forbidden("审计记录仅限海关关员查询")
-        where, args = ["true"], []
-
-        def add(clause: str, value: Any) -> None:
-            args.append(value)
-            where.append(clause.replace("?", f"${len(args)}"))
-
+        filters = Filters()
         if q.by_actor:
-            add("actor = ?", q.by_actor)
+            filters.add("actor = ?", q.by_actor)
         if q.enterprise:
-            add("enterprise = ?", q.enterprise)
+            filters.add("enterprise = ?", q.enterprise)
         if q.action:
-            add("action = ?", q.action)
+            filters.add("action = ?", q.action)
         if q.since:
-            add("at >= ?", q.since)
+            filters.add("at >= ?", q.since)
         if q.until:
-            add("at < ?", q.until)
+            filters.add("at < ?", q.until)
         limit = min(max(q.limit, 1), MAX_LIMIT)
         rows = await pool.fetch(
             "SELECT at, actor, enterprise, action, target, result, client, request_id FROM audit_log"
-            f" WHERE {' AND '.join(where)} ORDER BY at DESC, id DESC LIMIT {limit}",
-            *args,
+            f" WHERE {filters.where} ORDER BY at DESC, id DESC LIMIT {limit}",
+            *filters.args,
         )
         return AuditPage(items=[AuditRecord(service=service, **dict(r)) for r in rows])
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
 from shared.contracts.common import ErrorReply, FieldError
+from shared.workflow import Incomplete, NotAllowed, Outdated, Refused
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class ServiceError(Exception):
@@ -52,6 +60,11 @@ class ServiceError(Exception):
 class ValidationFailed(ServiceError):
     status, code, message = 422, "VALIDATION_FAILED", "填写内容有误，请按提示修改"
 
+    @classmethod
+    def of(cls, errors: dict[str, str]) -> ValidationFailed:
+        """Every field error at once, from {field: message}."""
+        return cls(fields=[FieldError(field=field, message=message) for field, message in errors.items()])
+
 
 class NotFound(ServiceError):
     status, code, message = 404, "NOT_FOUND", "数据不存在"
@@ -96,3 +109,23 @@ _FAMILIES: dict[int, type[ServiceError]] = {
     500: InternalError,
     503: Unavailable,
 }
+
+
+_REFUSALS: dict[type[Refused], type[ServiceError]] = {
+    Outdated: Conflict,
+    NotAllowed: InvalidState,
+    Incomplete: ValidationFailed,
+}
+
+
+def answering(handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """A handler whose domain refusals reach the caller as the service errors of their kind."""
+
+    @functools.wraps(handler)
+    async def answer(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await handler(*args, **kwargs)
+        except Refused as refused:
+            raise _REFUSALS[type(refused)](refused.message, code=refused.code) from None
+
+    return answer

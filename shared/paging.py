@@ -1,16 +1,24 @@
-"""Keyset pagination cursors: an opaque token for the (timestamp, id) of the last row of a page."""
+"""Filtered queries and keyset pages: WHERE clauses with numbered parameters, and an opaque cursor for the
+(timestamp, id) of the last row of a page."""
 
 from __future__ import annotations
 
 import base64
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Generic, TypeVar
 
+import asyncpg
+
+from shared.clock import china_day_start
 from shared.contracts.common import FieldError
 from shared.errors import ValidationFailed
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_LIMIT = 100
+T = TypeVar("T")
 
 
 def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
@@ -27,3 +35,66 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         return at, uuid.UUID(row_id)
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed("分页参数有误", fields=[FieldError(field="cursor", message="分页参数有误")]) from None
+
+
+@dataclass
+class Filters:
+    """The conditions of a WHERE clause and their arguments, numbered as they are added."""
+
+    clauses: list[str] = field(default_factory=list)
+    args: list[Any] = field(default_factory=list)
+
+    def add(self, clause: str, value: Any) -> None:
+        """`clause` with each `?` standing for `value`."""
+        self.args.append(value)
+        self.clauses.append(clause.replace("?", f"${len(self.args)}"))
+
+    def china_days(self, column: str, first: date | None, last: date | None) -> None:
+        """`column` within the China calendar days from `first` to `last`, both included (either may be open)."""
+        if first:
+            self.add(f"{column} >= ?", china_day_start(first))
+        if last:
+            self.add(f"{column} < ?", china_day_start(last + timedelta(days=1)))
+
+    @property
+    def where(self) -> str:
+        return " AND ".join(self.clauses) or "true"
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    next_cursor: str | None
+
+
+async def keyset_page(
+    conn: asyncpg.Connection,
+    table: str,
+    columns: str,
+    filters: Filters,
+    *,
+    order: tuple[str, str],
+    descending: bool,
+    cursor: str | None,
+    limit: int,
+) -> Page[asyncpg.Record]:
+    """One page of the rows matching `filters`, in `order` (a timestamp column, then an id column), starting
+    after the row the cursor names; with the count of all matching rows and the cursor of the next page."""
+    limit = min(max(limit, 1), MAX_LIMIT)
+    at_column, id_column = order
+    where, args = filters.where, list(filters.args)
+    if cursor:
+        at, row_id = decode_cursor(cursor)
+        args += [at, row_id]
+        where += f" AND ({at_column}, {id_column}) {'<' if descending else '>'} (${len(args) - 1}, ${len(args)})"
+    direction = " DESC" if descending else ""
+    rows = await conn.fetch(
+        f"SELECT {columns} FROM {table} WHERE {where}"
+        f" ORDER BY {at_column}{direction}, {id_column}{direction} LIMIT {limit + 1}",
+        *args,
+    )
+    total = await conn.fetchval(f"SELECT count(*) FROM {table} WHERE {filters.where}", *filters.args)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, total, encode_cursor(rows[-1][at_column], rows[-1][id_column]) if more else None)

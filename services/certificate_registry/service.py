@@ -23,7 +23,7 @@ from shared.contracts.events import (
     ExportDeclarationLinked,
 )
 from shared.errors import Forbidden, NotFound, ValidationFailed
-from shared.formats import is_export_declaration_no
+from shared.formats import EXPORT_DECLARATION_NO_RULE, is_export_declaration_no
 from shared.runtime import Context, ServiceDefinition
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class Registry:
         if not cmd.certificate_no.strip():
             errors.append(FieldError(field="certificateNo", message="请填写原产地证书号/声明号"))
         if not is_export_declaration_no(cmd.export_declaration_no):
-            errors.append(FieldError(field="exportDeclarationNo", message="出口报关单号应为18位数字，且第9位为0"))
+            errors.append(FieldError(field="exportDeclarationNo", message=EXPORT_DECLARATION_NO_RULE))
         if errors:
             raise ValidationFailed(fields=errors)
         async with self.pool.acquire() as conn, conn.transaction():

@@ -7,20 +7,20 @@ decision changes the case at once and is confirmed, or refused, by coordination-
 
 from __future__ import annotations
 
-import logging
 import uuid
-from datetime import timedelta
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
+from services.customs_desk import domain
+from services.customs_desk.domain import Case
 from shared import bus, outbox
-from shared.clock import china_date, china_day_start
+from shared.clock import china_date
 from shared.contracts import customs as c
 from shared.contracts import registry
-from shared.contracts.common import Actor, FieldError
-from shared.contracts.coordination import STATUS_LABELS
+from shared.contracts.common import Actor
 from shared.contracts.events import (
     CaseAccepted,
     CaseConcluded,
@@ -31,41 +31,23 @@ from shared.contracts.events import (
     RequestStatusChanged,
     RequestSubmitted,
 )
-from shared.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
+from shared.errors import Forbidden, NotFound, ValidationFailed, answering
 from shared.inbox import Staged
-from shared.paging import decode_cursor, encode_cursor
+from shared.paging import Filters, keyset_page
 from shared.runtime import Context, ServiceDefinition
+from shared.workflow import STATUS_LABELS, Action, Status
 
-log = logging.getLogger(__name__)
-
-OPEN = ("PENDING", "COORDINATING")
-DUE_AFTER = timedelta(days=30)
-REASON_MAX = 500
-REPLY_MAX = 2000
-# decision -> (case statuses it may be taken from, status it leads to)
-DECISIONS: dict[str, tuple[frozenset[str], str]] = {
-    "ACCEPT": (frozenset({"PENDING"}), "COORDINATING"),
-    "RETURN": (frozenset({"PENDING", "COORDINATING"}), "RETURNED"),
-    "CONCLUDE": (frozenset({"COORDINATING"}), "CONCLUDED"),
-}
-REFUSALS = {
-    "ACCEPT": "仅待办状态的申请可以受理",
-    "RETURN": "仅待办或协调中的申请可以退回",
-    "CONCLUDE": "仅协调中的申请可以办结",
-}
 COLUMNS = (
     "id, request_id, request_no, credit_code, enterprise_name, proof_type, certificate_no, agreement_code,"
     " export_declaration_no, import_declaration_no, import_country, import_port, reason, status, decision_reason,"
     " received_at, submitted_at, due_at, version, outcome, reply, note, pending_decision, request_version"
 )
-
-
-DECISION_LABELS = {"ACCEPT": "受理", "RETURN": "退回", "CONCLUDE": "办结"}
-
-
-def _lost(decision: str, status: str) -> str:
-    """The note an officer reads when the application moved on before the decision took effect."""
-    return f"{DECISION_LABELS[decision]}未生效：申请当前状态为“{STATUS_LABELS.get(status, status)}”"
+# The columns the case's rules change: one for each field of domain.Case.
+CASE_COLUMNS = tuple(f.name for f in fields(Case))
+_STORE = (
+    f"UPDATE cases SET {', '.join(f'{column} = ${i}' for i, column in enumerate(CASE_COLUMNS, start=2))}"
+    f" WHERE id = $1 RETURNING {COLUMNS}"
+)
 
 
 class CaseNotFound(NotFound):
@@ -77,9 +59,12 @@ def _officer(actor: Actor) -> None:
         raise Forbidden("仅海关关员可以办理")
 
 
+def _case(row: asyncpg.Record) -> Case:
+    return Case(**{column: row[column] for column in CASE_COLUMNS} | {"status": Status(row["status"])})
+
+
 def _view(row: asyncpg.Record) -> c.Case:
-    status = row["status"]
-    settled = row["pending_decision"] is None
+    case = _case(row)
     return c.Case(
         id=str(row["id"]),
         request_id=str(row["request_id"]),
@@ -94,19 +79,19 @@ def _view(row: asyncpg.Record) -> c.Case:
         import_country=row["import_country"],
         import_port=row["import_port"],
         reason=row["reason"],
-        status=status,
-        status_label=STATUS_LABELS.get(status, status),
+        status=case.status.value,
+        status_label=STATUS_LABELS[case.status],
         received_at=row["received_at"],
         due_at=row["due_at"],
-        version=row["version"],
-        can_accept=settled and status in DECISIONS["ACCEPT"][0],
-        can_return=settled and status in DECISIONS["RETURN"][0],
-        can_conclude=settled and status in DECISIONS["CONCLUDE"][0],
-        awaiting_confirmation=not settled,
-        decision_reason=row["decision_reason"],
-        outcome=row["outcome"],
-        reply=row["reply"],
-        note=row["note"],
+        version=case.version,
+        can_accept=case.can(Action.ACCEPT),
+        can_return=case.can(Action.RETURN),
+        can_conclude=case.can(Action.CONCLUDE),
+        awaiting_confirmation=case.awaiting_confirmation,
+        decision_reason=case.decision_reason,
+        outcome=case.outcome,
+        reply=case.reply,
+        note=case.note,
     )
 
 
@@ -141,13 +126,12 @@ class CustomsDesk:
     ) -> None:
         """Receipt. The case waits for coordination-request to confirm the receipt before officers may act."""
         form = event.form
-        reason = certificate_problem or await self._duplicate(conn, event)
-        status = "RECEIPT_FAILED" if reason else "PENDING"
+        problem = certificate_problem or await self._duplicate(conn, event)
         case_id = await conn.fetchval(
             "INSERT INTO cases (id, request_id, request_no, credit_code, enterprise_name, proof_type, certificate_no,"
             " agreement_code, export_declaration_no, import_declaration_no, import_country, import_port, reason,"
             " status, decision_reason, submitted_at, due_at, request_version, pending_decision)"
-            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18, 'RECEIPT')"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)"
             " ON CONFLICT (request_id) DO UPDATE SET request_no = EXCLUDED.request_no,"
             " proof_type = EXCLUDED.proof_type, certificate_no = EXCLUDED.certificate_no,"
             " agreement_code = EXCLUDED.agreement_code, export_declaration_no = EXCLUDED.export_declaration_no,"
@@ -155,7 +139,8 @@ class CustomsDesk:
             " import_port = EXCLUDED.import_port, reason = EXCLUDED.reason, status = EXCLUDED.status,"
             " decision_reason = EXCLUDED.decision_reason, submitted_at = EXCLUDED.submitted_at,"
             " due_at = EXCLUDED.due_at, request_version = EXCLUDED.request_version, received_at = now(),"
-            " version = cases.version + 1, outcome = NULL, reply = NULL, note = NULL, pending_decision = 'RECEIPT'"
+            " version = cases.version + 1, outcome = NULL, reply = NULL, note = NULL,"
+            " pending_decision = EXCLUDED.pending_decision"
             " RETURNING id",
             uuid.uuid4(),
             uuid.UUID(event.request_id),
@@ -170,14 +155,15 @@ class CustomsDesk:
             form.import_country,
             form.import_port,
             form.reason,
-            status,
-            reason,
+            domain.receipt_status(problem),
+            problem,
             event.submitted_at,
-            event.submitted_at + DUE_AFTER,
+            event.submitted_at + domain.DUE_AFTER,
             event.version,
+            domain.RECEIPT,
         )
-        if reason:
-            await outbox.record(conn, outbox.new_event(ReceiptRejected, request_id=event.request_id, reason=reason))
+        if problem:
+            await outbox.record(conn, outbox.new_event(ReceiptRejected, request_id=event.request_id, reason=problem))
         else:
             await outbox.record(
                 conn, outbox.new_event(ReceiptAccepted, request_id=event.request_id, case_id=str(case_id))
@@ -185,62 +171,39 @@ class CustomsDesk:
 
     async def _duplicate(self, conn: asyncpg.Connection, event: RequestSubmitted) -> str | None:
         form = event.form
-        duplicate = await conn.fetchval(
+        request_no = await conn.fetchval(
             "SELECT request_no FROM cases WHERE proof_type = $1 AND certificate_no = $2"
             " AND export_declaration_no = $3 AND status = ANY($4::text[]) AND request_id <> $5",
             form.proof_type,
             form.certificate_no,
             form.export_declaration_no,
-            list(OPEN),
+            list(domain.OPEN),
             uuid.UUID(event.request_id),
         )
-        if duplicate:
-            return f"该证书与出口报关单已有办理中的协调申请（{duplicate}），请勿重复申请"
-        return None
+        return domain.duplicate(request_no) if request_no else None
 
     # --- the application's status, mirrored ----------------------------------------------------------
 
     async def on_status_changed(self, conn: asyncpg.Connection, event: RequestStatusChanged) -> None:
-        case = await conn.fetchrow(
-            "SELECT pending_decision, request_version FROM cases WHERE request_id = $1 FOR UPDATE",
-            uuid.UUID(event.request_id),
-        )
-        if case is None or case["request_version"] >= event.version:
-            return  # not ours, or older than what the case already shows
-        pending = case["pending_decision"]
-        lost = pending in DECISIONS and event.to_status != DECISIONS[pending][1]
-        await conn.execute(
-            "UPDATE cases SET status = $2, request_version = $3, version = version + 1, pending_decision = NULL,"
-            " note = coalesce($4, note) WHERE request_id = $1",
-            uuid.UUID(event.request_id),
-            event.to_status,
-            event.version,
-            _lost(pending, event.to_status) if lost else None,
-        )
+        row = await _locked(conn, uuid.UUID(event.request_id))
+        if row is None:
+            return  # not ours
+        case = _case(row)
+        if case.follow(Status(event.to_status), event.version):
+            await _store(conn, row["id"], case)
 
     async def on_decision_refused(self, conn: asyncpg.Connection, event: DecisionRefused) -> None:
-        await conn.execute(
-            "UPDATE cases SET status = CASE WHEN request_version <= $3 THEN $2 ELSE status END,"
-            " request_version = greatest(request_version, $3), note = $4, version = version + 1,"
-            " pending_decision = NULL WHERE request_id = $1",
-            uuid.UUID(event.request_id),
-            event.status,
-            event.version,
-            event.reason,
-        )
+        row = await _locked(conn, uuid.UUID(event.request_id))
+        if row is not None:
+            case = _case(row)
+            case.decision_refused(Status(event.status), event.version, event.reason)
+            await _store(conn, row["id"], case)
 
     # --- officers -----------------------------------------------------------------------------------
 
     async def list_cases(self, q: c.CaseQuery) -> c.CasePage:
         _officer(q.actor)
-        limit = min(max(q.limit, 1), 100)
-        where: list[str] = ["true"]
-        args: list[Any] = []
-
-        def add(clause: str, value: Any) -> None:
-            args.append(value)
-            where.append(clause.replace("?", f"${len(args)}"))
-
+        filters = Filters()
         for column, value in (
             ("request_no", q.request_no),
             ("certificate_no", q.certificate_no),
@@ -250,28 +213,22 @@ class CustomsDesk:
             ("agreement_code", q.agreement_code),
         ):
             if value:
-                add(f"{column} = ?", value.strip())
+                filters.add(f"{column} = ?", value.strip())
         if q.enterprise:
-            add("(credit_code = ? OR strpos(enterprise_name, ?) > 0)", q.enterprise.strip())
-        if q.submitted_from:
-            add("submitted_at >= ?", china_day_start(q.submitted_from))
-        if q.submitted_to:
-            add("submitted_at < ?", china_day_start(q.submitted_to + timedelta(days=1)))
-        filters = " AND ".join(where)
-        page_where, page_args = filters, list(args)
-        if q.cursor:
-            due, case_id = decode_cursor(q.cursor)
-            page_args += [due, case_id]
-            page_where += f" AND (due_at, id) > (${len(page_args) - 1}, ${len(page_args)})"
+            filters.add("(credit_code = ? OR strpos(enterprise_name, ?) > 0)", q.enterprise.strip())
+        filters.china_days("submitted_at", q.submitted_from, q.submitted_to)
         async with self.pool.acquire() as conn:
-            rows = await conn.fetch(
-                f"SELECT {COLUMNS} FROM cases WHERE {page_where} ORDER BY due_at, id LIMIT {limit + 1}", *page_args
+            page = await keyset_page(
+                conn,
+                "cases",
+                COLUMNS,
+                filters,
+                order=("due_at", "id"),
+                descending=False,
+                cursor=q.cursor,
+                limit=q.limit,
             )
-            total = await conn.fetchval(f"SELECT count(*) FROM cases WHERE {filters}", *args)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        cursor = encode_cursor(rows[-1]["due_at"], rows[-1]["id"]) if more else None
-        return c.CasePage(items=[_view(r) for r in rows], total=total, next_cursor=cursor)
+        return c.CasePage(items=[_view(r) for r in page.items], total=page.total, next_cursor=page.next_cursor)
 
     async def get_case(self, ref: c.CaseRef) -> c.Case:
         _officer(ref.actor)
@@ -281,58 +238,38 @@ class CustomsDesk:
         return _view(row)
 
     async def accept(self, d: c.Decision) -> c.Case:
-        return await self._decide(d, "ACCEPT")
+        return await self._decide(d, Action.ACCEPT)
 
     async def return_(self, d: c.Decision) -> c.Case:
         reason = d.reason.strip()
-        if not reason or len(reason) > REASON_MAX:
-            raise ValidationFailed(fields=[FieldError(field="reason", message="请填写退回原因（1至500个字符）")])
-        return await self._decide(d, "RETURN", reason=reason)
+        if errors := domain.return_errors(reason):
+            raise ValidationFailed.of(errors)
+        return await self._decide(d, Action.RETURN, reason=reason)
 
     async def conclude(self, d: c.Decision) -> c.Case:
-        errors = []
-        if d.outcome not in c.OUTCOMES:
-            errors.append(FieldError(field="outcome", message="请选择办结结果：协调成功、协调未果或不予受理"))
-        if not d.reply.strip() or len(d.reply.strip()) > REPLY_MAX:
-            errors.append(FieldError(field="reply", message="请填写答复内容（1至2000个字符）"))
-        if errors:
-            raise ValidationFailed(fields=errors)
-        return await self._decide(d, "CONCLUDE", outcome=d.outcome, reply=d.reply.strip())
+        reply = d.reply.strip()
+        if errors := domain.conclusion_errors(d.outcome, reply):
+            raise ValidationFailed.of(errors)
+        return await self._decide(d, Action.CONCLUDE, outcome=d.outcome, reply=reply)
 
+    @answering
     async def _decide(
         self,
         d: c.Decision,
-        decision: str,
+        decision: Action,
         *,
         reason: str | None = None,
         outcome: str | None = None,
         reply: str | None = None,
     ) -> c.Case:
         _officer(d.actor)
-        sources, target = DECISIONS[decision]
         async with self.pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                f"SELECT {COLUMNS} FROM cases WHERE request_id = $1 FOR UPDATE", _uuid(d.request_id)
-            )
+            row = await _locked(conn, _uuid(d.request_id))
             if row is None:
                 raise CaseNotFound()
-            if d.version is not None and d.version != row["version"]:
-                raise Conflict()
-            if row["pending_decision"] is not None:
-                raise InvalidState("上一项处理尚未生效，请稍后刷新再试", code="DECISION_PENDING")
-            if row["status"] not in sources:
-                raise InvalidState(REFUSALS[decision], code="DECISION_NOT_ALLOWED")
-            updated = await conn.fetchrow(
-                "UPDATE cases SET status = $2, version = version + 1, note = NULL, pending_decision = $6,"
-                " decision_reason = coalesce($3, decision_reason), outcome = coalesce($4, outcome),"
-                f" reply = coalesce($5, reply) WHERE id = $1 RETURNING {COLUMNS}",
-                row["id"],
-                target,
-                reason,
-                outcome,
-                reply,
-                decision,
-            )
+            case = _case(row)
+            case.decide(decision, version=d.version, reason=reason, outcome=outcome, reply=reply)
+            updated = await _store(conn, row["id"], case)
             await conn.execute(
                 "INSERT INTO case_decisions (case_id, officer, decision, reason, outcome, reply)"
                 " VALUES ($1, $2, $3, $4, $5, $6)",
@@ -349,14 +286,23 @@ class CustomsDesk:
                 "officer": d.actor.display_name,
                 "request_version": row["request_version"],
             }
-            if decision == "ACCEPT":
+            if decision is Action.ACCEPT:
                 event = outbox.new_event(CaseAccepted, **common)
-            elif decision == "RETURN":
+            elif decision is Action.RETURN:
                 event = outbox.new_event(CaseReturned, reason=reason or "", **common)
             else:
                 event = outbox.new_event(CaseConcluded, outcome=outcome or "", reply=reply or "", **common)
             await outbox.record(conn, event)
         return _view(updated)
+
+
+async def _locked(conn: asyncpg.Connection, request_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {COLUMNS} FROM cases WHERE request_id = $1 FOR UPDATE", request_id)
+
+
+async def _store(conn: asyncpg.Connection, case_id: uuid.UUID, case: Case) -> asyncpg.Record:
+    """The case as its rules left it."""
+    return await conn.fetchrow(_STORE, case_id, *(getattr(case, column) for column in CASE_COLUMNS))
 
 
 def _uuid(value: str) -> uuid.UUID:

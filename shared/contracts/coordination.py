@@ -17,19 +17,6 @@ ATTACHMENTS_CHANGED = "svc.coordination.attachments.changed"
 ATTACHMENTS_DAMAGED = "svc.coordination.attachments.damaged"
 
 
-# The statuses of SPEC §5 as users read them.
-STATUS_LABELS: dict[str, str] = {
-    "DRAFT": "暂存",
-    "DECLARED": "已申报",
-    "RECEIPT_FAILED": "海关接收失败",
-    "PENDING": "待办",
-    "WITHDRAWN": "已撤回",
-    "RETURNED": "退回",
-    "COORDINATING": "协调中",
-    "CONCLUDED": "已办结",
-}
-
-
 class RequestForm(Contract):
     """What the enterprise fills in; enterprise name/credit code and agreement code are never taken from here."""
 

@@ -12,9 +12,6 @@ CASE_ACCEPT = "svc.customs.case.accept"
 CASE_RETURN = "svc.customs.case.return"
 CASE_CONCLUDE = "svc.customs.case.conclude"
 
-# Outcomes of a concluded coordination (SPEC §5).
-OUTCOMES: dict[str, str] = {"SUCCESS": "协调成功", "UNRESOLVED": "协调未果", "NOT_ACCEPTED": "不予受理"}
-
 
 class CaseQuery(Contract):
     actor: Actor

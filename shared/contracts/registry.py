@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from shared.contracts.common import Actor, Contract, FieldError
+from shared.formats import PROOF_KINDS
 
 CERTIFICATE_LOOKUP = "svc.registry.certificate.lookup"
 SUBMIT_CHECK = "svc.registry.submit.check"
@@ -130,13 +131,7 @@ class ProofType(Contract):
     number_label: str
 
 
-# The four proof-of-origin types of SPEC §2: one form and flow, different labels and issuing registries.
+# The proof-of-origin types as the reference data lists them.
 PROOF_TYPES: dict[str, ProofType] = {
-    p.code: p
-    for p in (
-        ProofType(code="CUSTOMS_CO", label="海关原产地证书", number_label="原产地证书号"),
-        ProofType(code="APPROVED_EXPORTER", label="经核准出口商原产地声明", number_label="原产地声明号"),
-        ProofType(code="RULING_DECLARATION", label="基于海关行政裁定或预裁定的原产地声明", number_label="原产地声明号"),
-        ProofType(code="CCPIT_CO", label="贸促会原产地证书", number_label="原产地证书号"),
-    )
+    code: ProofType(code=code, label=kind.label, number_label=kind.number_label) for code, kind in PROOF_KINDS.items()
 }

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect, sync_playwright
 
+from shared.clock import CHINA
 from tests.browser.portal import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 
 VIEWPORT = {"width": 1280, "height": 720}
@@ -62,7 +63,7 @@ def page(browser: Browser, stack, request: pytest.FixtureRequest) -> Iterator[Pa
         base_url=stack.gateway_url,
         viewport=VIEWPORT,
         locale="zh-CN",
-        timezone_id="Asia/Shanghai",
+        timezone_id=CHINA.key,
         accept_downloads=True,
     )
     page = context.new_page()

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from services.coordination_request.domain import DELETABLE, EDITABLE, TRANSITIONS, WITHDRAWABLE, Action, Status
+from shared.workflow import DELETABLE, EDITABLE, TRANSITIONS, WITHDRAWABLE, Action, Status
 from tests.support import create, form, link, login, upload, wait_until
 
 pytestmark = pytest.mark.e2e

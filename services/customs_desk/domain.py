@@ -1,0 +1,113 @@
+"""A customs case: the receipt of a submitted application, the officers' decisions on it, and how the case
+follows the application's status as coordination-request reports it (standard library only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from shared.workflow import OUTCOMES, TRANSITIONS, Action, NotAllowed, Outdated, Status, decision_lost, next_status
+
+DECISIONS = (Action.ACCEPT, Action.RETURN, Action.CONCLUDE)
+# A second case for the same certificate and export declaration is refused while one of these is open.
+OPEN = frozenset({Status.PENDING, Status.COORDINATING})
+DUE_AFTER = timedelta(days=30)
+REASON_MAX = 500
+REPLY_MAX = 2000
+RECEIPT = "RECEIPT"  # what awaits confirmation after a receipt; after a decision, the decision
+
+REFUSALS: dict[Action, str] = {
+    Action.ACCEPT: "仅待办状态的申请可以受理",
+    Action.RETURN: "仅待办或协调中的申请可以退回",
+    Action.CONCLUDE: "仅协调中的申请可以办结",
+}
+
+
+def receipt_status(problem: str | None) -> Status:
+    """Received, or refused at receipt for the problem found with the certificate or a duplicate."""
+    return Status.RECEIPT_FAILED if problem else Status.PENDING
+
+
+def duplicate(request_no: str) -> str:
+    return f"该证书与出口报关单已有办理中的协调申请（{request_no}），请勿重复申请"
+
+
+def return_errors(reason: str) -> dict[str, str]:
+    if not reason or len(reason) > REASON_MAX:
+        return {"reason": "请填写退回原因（1至500个字符）"}
+    return {}
+
+
+def conclusion_errors(outcome: str, reply: str) -> dict[str, str]:
+    errors = {}
+    if outcome not in OUTCOMES:
+        errors["outcome"] = "请选择办结结果：协调成功、协调未果或不予受理"
+    if not reply or len(reply) > REPLY_MAX:
+        errors["reply"] = "请填写答复内容（1至2000个字符）"
+    return errors
+
+
+@dataclass
+class Case:
+    """`status` mirrors the application's (newest `request_version` wins); an officer's decision changes it at
+    once, and `pending_decision` holds what awaits coordination-request's confirmation."""
+
+    status: Status
+    version: int
+    request_version: int
+    pending_decision: str | None
+    decision_reason: str | None = None
+    outcome: str | None = None
+    reply: str | None = None
+    note: str | None = None
+
+    @property
+    def awaiting_confirmation(self) -> bool:
+        return self.pending_decision is not None
+
+    def can(self, decision: Action) -> bool:
+        return not self.awaiting_confirmation and next_status(self.status, decision) is not None
+
+    def decide(
+        self,
+        decision: Action,
+        *,
+        version: int | None,
+        reason: str | None = None,
+        outcome: str | None = None,
+        reply: str | None = None,
+    ) -> None:
+        """An officer's ACCEPT, RETURN (with its reason) or CONCLUDE (with outcome and reply), taken on `version`."""
+        if version is not None and version != self.version:
+            raise Outdated()
+        if self.awaiting_confirmation:
+            raise NotAllowed("DECISION_PENDING", "上一项处理尚未生效，请稍后刷新再试")
+        target = next_status(self.status, decision)
+        if target is None:
+            raise NotAllowed("DECISION_NOT_ALLOWED", REFUSALS[decision])
+        self.status, self.pending_decision, self.note = target, decision, None
+        self.decision_reason = self.decision_reason if reason is None else reason
+        self.outcome = self.outcome if outcome is None else outcome
+        self.reply = self.reply if reply is None else reply
+        self.version += 1
+
+    def follow(self, status: Status, request_version: int) -> bool:
+        """The application's status moved; False when the case already shows a newer one. A decision still
+        awaiting confirmation that the move did not confirm is noted as lost."""
+        if self.request_version >= request_version:
+            return False
+        pending = self.pending_decision
+        if pending in DECISIONS and status != TRANSITIONS[Action(pending)][1]:
+            self.note = decision_lost(Action(pending), status)
+        self.status, self.request_version, self.pending_decision = status, request_version, None
+        self.version += 1
+        return True
+
+    def decision_refused(self, status: Status, request_version: int, reason: str) -> None:
+        """coordination-request refused the decision: the case shows the status that won, unless it already
+        shows a newer one, and why."""
+        if self.request_version <= request_version:
+            self.status = status
+        self.request_version = max(self.request_version, request_version)
+        self.note, self.pending_decision = reason, None
+        self.version += 1

@@ -209,7 +209,7 @@ class PostgresApplications(Applications):
             cursor=q.cursor,
             limit=q.limit,
         )
-        return Page([_application(row) for row in page.items], page.total, page.next_cursor)
+        return Page([_application(row) for row in page.items], page.total, page.next_cursor, page.total_capped)
 
     async def add(self, app: Application, effects: Effects) -> None:
         fixed = (app.id, app.request_no, app.credit_code, app.enterprise_name, app.created_by)

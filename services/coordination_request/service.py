@@ -193,7 +193,12 @@ class Requests:
         tenant = _tenant(q.actor)
         async with self.store.reading() as apps:
             page = await apps.page(q, tenant)
-        return c.RequestPage(items=[_view(app) for app in page.items], total=page.total, next_cursor=page.next_cursor)
+        return c.RequestPage(
+            items=[_view(app) for app in page.items],
+            total=page.total,
+            next_cursor=page.next_cursor,
+            total_capped=page.total_capped,
+        )
 
     # --- customs' receipt and decisions arrive only as events, inside the inbox's transaction ------------
 

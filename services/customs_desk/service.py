@@ -228,7 +228,12 @@ class CustomsDesk:
                 cursor=q.cursor,
                 limit=q.limit,
             )
-        return c.CasePage(items=[_view(r) for r in page.items], total=page.total, next_cursor=page.next_cursor)
+        return c.CasePage(
+            items=[_view(r) for r in page.items],
+            total=page.total,
+            next_cursor=page.next_cursor,
+            total_capped=page.total_capped,
+        )
 
     async def get_case(self, ref: c.CaseRef) -> c.Case:
         _officer(ref.actor)

@@ -138,6 +138,7 @@ class RequestPage(Contract):
     items: list[CoordinationRequest]
     total: int
     next_cursor: str | None = None
+    total_capped: bool = False  # more than `total` (10,000) match: show it as 10000+
 
 
 class Deleted(Contract):

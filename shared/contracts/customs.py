@@ -62,6 +62,7 @@ class CasePage(Contract):
     items: list[Case]
     total: int
     next_cursor: str | None = None
+    total_capped: bool = False  # more than `total` (10,000) match: show it as 10000+
 
 
 class CaseRef(Contract):

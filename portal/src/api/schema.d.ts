@@ -523,6 +523,8 @@ export interface components {
             items: components["schemas"]["Case"][];
             nextCursor?: string | null;
             total: number;
+            /** @default false */
+            totalCapped: boolean;
         };
         /** CoordinationRequest */
         CoordinationRequest: {
@@ -605,6 +607,8 @@ export interface components {
             items: components["schemas"]["CoordinationRequest"][];
             nextCursor?: string | null;
             total: number;
+            /** @default false */
+            totalCapped: boolean;
         };
     };
     responses: never;

@@ -6,12 +6,15 @@ import { ApiError } from '../api/client'
 export interface Page<T> {
   items: T[]
   total: number
+  // More than `total` match (the API counts up to 10,000): shown as 10000+.
+  totalCapped?: boolean
   nextCursor?: string | null
 }
 
 export function useKeysetPages<T>(fetch: (cursor: string | null, limit: number) => Promise<Page<T>>, size = 10) {
   const rows = ref([]) as Ref<T[]>
   const total = ref(0)
+  const totalCapped = ref(false)
   const loading = ref(false)
   const cursors = ref<(string | null)[]>([null])
   const page = ref(0)
@@ -24,6 +27,7 @@ export function useKeysetPages<T>(fetch: (cursor: string | null, limit: number) 
       const result = await fetch(cursors.value[page.value], size)
       rows.value = result.items
       total.value = result.total
+      totalCapped.value = result.totalCapped ?? false
       nextCursor.value = result.nextCursor ?? null
     } catch (e) {
       // A refused filter (a reversed date range …) says which and why.
@@ -52,5 +56,5 @@ export function useKeysetPages<T>(fetch: (cursor: string | null, limit: number) 
     void load()
   }
 
-  return { rows, total, loading, page, pages, nextCursor, load, first, next, prev }
+  return { rows, total, totalCapped, loading, page, pages, nextCursor, load, first, next, prev }
 }

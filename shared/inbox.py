@@ -26,6 +26,26 @@ MAX_RETRY_DELAY_SECONDS = 60
 MAX_DELIVERIES = 10
 
 
+class _Keyed(msgspec.Struct, rename="camel"):
+    request_id: str = ""
+
+
+_key = msgspec.json.Decoder(_Keyed)
+
+
+def _by_application(msgs: list[Any]) -> dict[str, list[Any]]:
+    """The batch grouped by the application an event concerns, stream order kept within each group; events that
+    concern none (certificates, links) and undecodable ones form one group of their own."""
+    groups: dict[str, list[Any]] = {}
+    for msg in msgs:
+        try:
+            key = _key.decode(msg.data).request_id
+        except msgspec.MsgspecError:
+            key = ""
+        groups.setdefault(key, []).append(msg)
+    return groups
+
+
 @dataclass(frozen=True)
 class Staged:
     """A handler whose slow part (e.g. asking another service) runs before the transaction opens:
@@ -48,7 +68,7 @@ class Consumer:
         durable: str,
         handlers: dict[type[Event], Handler],
         *,
-        batch: int = 20,
+        batch: int = 50,
     ) -> None:
         self._js = js
         self._pool = pool
@@ -86,8 +106,13 @@ class Consumer:
                 log.warning("fetch failed", extra={"fields": {"error": type(exc).__name__}})
                 await asyncio.sleep(1)
                 continue
-            for msg in msgs:
-                await self._process(msg)
+            # Events of one application are handled in stream order; different applications' concurrently
+            # (at most the pool's connections at once), so one slow receipt does not hold up the others.
+            await asyncio.gather(*(self._in_order(group) for group in _by_application(msgs).values()))
+
+    async def _in_order(self, msgs: list[Any]) -> None:
+        for msg in msgs:
+            await self._process(msg)
 
     async def _failed(self, msg: Any, name: str, event: Event, exc: Exception) -> None:
         attempts = msg.metadata.num_delivered if msg.metadata else 1

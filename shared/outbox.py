@@ -27,6 +27,7 @@ KEEP_PUBLISHED_DAYS = 7
 CLEANUP_EVERY_SECONDS = 3600
 RELAY_LOCK_ID = 7_305_118_002
 STANDBY_POLL_SECONDS = 5.0
+PUBLISH_TIMEOUT_SECONDS = 5.0
 E = TypeVar("E", bound=Event)
 
 
@@ -108,6 +109,10 @@ class OutboxRelay:
         except Exception:
             log.exception("outbox cleanup failed")
 
+    @staticmethod
+    def _failed(row: asyncpg.Record, exc: BaseException) -> None:
+        log.warning("publish failed", extra={"fields": {"subject": row["subject"], "error": type(exc).__name__}})
+
     async def drain_once(self) -> int:
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
@@ -115,16 +120,24 @@ class OutboxRelay:
                 " ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED",
                 self._batch,
             )
-            published = []
+            # Pipelined: every row is sent in order, then the acknowledgements are awaited together; rows count
+            # as published up to the first one JetStream did not acknowledge (a later one sent again is dropped
+            # as a duplicate by its Nats-Msg-Id).
+            sent = []
             for row in rows:
                 headers = json.loads(row["headers"]) if isinstance(row["headers"], str) else dict(row["headers"])
                 headers["Nats-Msg-Id"] = str(row["id"])
                 try:
-                    await self._js.publish(row["subject"], bytes(row["payload"]), headers=headers, timeout=5)
+                    ack = await self._js.publish_async(row["subject"], bytes(row["payload"]), headers=headers)
                 except Exception as exc:
-                    log.warning(
-                        "publish failed", extra={"fields": {"subject": row["subject"], "error": type(exc).__name__}}
-                    )
+                    self._failed(row, exc)
+                    break
+                sent.append((row, asyncio.wait_for(ack, PUBLISH_TIMEOUT_SECONDS)))
+            results = await asyncio.gather(*(ack for _, ack in sent), return_exceptions=True)
+            published = []
+            for (row, _), result in zip(sent, results, strict=True):
+                if isinstance(result, BaseException):
+                    self._failed(row, result)
                     await conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = $1", row["id"])
                     break
                 published.append(row["id"])

@@ -195,7 +195,7 @@ class Bench:
         urls = [self.infra.database_url(name) for name in infrastructure.SERVICE_DATABASES]
         took = asyncio.run(settle(self.infra.nats_url, urls))
         if took >= 1.0:
-            print(f"\n(waited {took:.1f} s for the events of the previous phase to be published and consumed)")
+            print(f"\n(waited {took:.1f} s for what the previous phase left behind: events, statements still running)")
 
     def composed(self, spec: HttpSpec) -> tuple[Outcome, CpuWindow, Diagnosis]:
         """A phase on the stack, with where its time went."""
@@ -626,6 +626,12 @@ def figures(r: dict[str, Any]) -> tuple[list[dict[str, Any]], float]:
             "value": f"{submit['rate_per_s']:,.0f} req/s, p50 {submit['p50_ms']:.1f} ms, p99 {submit['p99_ms']:.1f} ms",
             "raw": f"raw DB tx {raw_tx['rate_per_s']:,.0f} tx/s (c={RAW_DB_CONNECTIONS}), p99 {raw_tx['p99_ms']:.1f} ms",
             "ratio": submit_ratio,
+            "numbers": {
+                "rate_per_s": submit["rate_per_s"],
+                "p50_ms": submit["p50_ms"],
+                "p99_ms": submit["p99_ms"],
+                "raw_tx_per_s": raw_tx["rate_per_s"],
+            },
             "target": "≥ 0.25× raw tx, p99 ≤ 50 ms",
             "pass": submit_ratio >= 0.25 and submit["p99_ms"] <= 50,
         },
@@ -634,6 +640,12 @@ def figures(r: dict[str, Any]) -> tuple[list[dict[str, Any]], float]:
             "value": f"{create['rate_per_s']:,.0f} req/s, p50 {create['p50_ms']:.1f} ms, p99 {create['p99_ms']:.1f} ms",
             "raw": f"bare gateway {bare['rate_per_s']:,.0f} req/s, p99 {bare['p99_ms']:.1f} ms",
             "ratio": create["rate_per_s"] / bare["rate_per_s"] if bare["rate_per_s"] else 0.0,
+            "numbers": {
+                "rate_per_s": create["rate_per_s"],
+                "p50_ms": create["p50_ms"],
+                "p99_ms": create["p99_ms"],
+                "raw_rate_per_s": bare["rate_per_s"],
+            },
             "target": "≥ 800 req/s, p99 ≤ 50 ms",
             "pass": create["rate_per_s"] >= 800 and create["p99_ms"] <= 50,
         },
@@ -642,6 +654,12 @@ def figures(r: dict[str, Any]) -> tuple[list[dict[str, Any]], float]:
             "value": f"p50 {q1['p50_ms']:.1f} ms, p99 {q1['p99_ms']:.1f} ms",
             "raw": f"page SQL p99 {page['p99_ms']:.2f} ms (count(*) p99 {r['raw_query_count']['p99_ms']:.1f} ms)",
             "ratio": page["p99_ms"] / q1["p99_ms"] if q1["p99_ms"] else 0.0,
+            "numbers": {
+                "p50_ms": q1["p50_ms"],
+                "p99_ms": q1["p99_ms"],
+                "raw_page_p99_ms": page["p99_ms"],
+                "raw_count_p99_ms": r["raw_query_count"]["p99_ms"],
+            },
             "target": "p99 ≤ 10 ms",
             "pass": q1["p99_ms"] <= 10,
         },
@@ -649,6 +667,7 @@ def figures(r: dict[str, Any]) -> tuple[list[dict[str, Any]], float]:
             "name": f"查询 {r['data']['applications']:,} rows last page c={CLIENTS}",
             "value": f"{q32['rate_per_s']:,.0f} req/s, p50 {q32['p50_ms']:.1f} ms, p99 {q32['p99_ms']:.1f} ms",
             "raw": f"page SQL p99 {page['p99_ms']:.2f} ms (c=1)",
+            "numbers": {"rate_per_s": q32["rate_per_s"], "p50_ms": q32["p50_ms"], "p99_ms": q32["p99_ms"]},
             "ratio": page["p99_ms"] / q32["p99_ms"] if q32["p99_ms"] else 0.0,
             "target": "(none)",
             "pass": None,
@@ -659,6 +678,7 @@ def figures(r: dict[str, Any]) -> tuple[list[dict[str, Any]], float]:
             f" (NATS event; {visible['seen']:,} of {visible['submitted']:,} seen)",
             "raw": f"{hops['hops']} JetStream hops p99 {hops['p99_ms']:.2f} ms (idle)",
             "ratio": hops["p99_ms"] / visible["p99_ms"] if visible["p99_ms"] else 0.0,
+            "numbers": {"p50_ms": visible["p50_ms"], "p99_ms": visible["p99_ms"], "raw_p99_ms": hops["p99_ms"]},
             "target": "p99 ≤ 100 ms",
             "pass": visible["p99_ms"] <= 100 and visible["missing"] == 0,
         },
@@ -667,6 +687,7 @@ def figures(r: dict[str, Any]) -> tuple[list[dict[str, Any]], float]:
             "value": f"{uploads['rate_per_s']:,.1f} uploads/s, RSS {'flat' if flat else 'GROWING'} ({growth})",
             "raw": f"direct S3 puts {s3['rate_per_s']:,.1f}/s",
             "ratio": uploads["rate_per_s"] / s3["rate_per_s"] if s3["rate_per_s"] else 0.0,
+            "numbers": {"rate_per_s": uploads["rate_per_s"], "raw_rate_per_s": s3["rate_per_s"], "rss_flat": flat},
             "target": "≥ 50/s, RSS flat",
             "pass": uploads["rate_per_s"] >= 50 and flat,
         },
@@ -675,6 +696,7 @@ def figures(r: dict[str, Any]) -> tuple[list[dict[str, Any]], float]:
             "value": f"PSS {idle['total_pss']:,.0f} MiB (RSS sum {idle['total_rss']:,.0f} MiB)",
             "raw": f"infrastructure alone PSS {infra_idle:,.0f} MiB",
             "ratio": infra_idle / idle["total_pss"] if idle["total_pss"] else 0.0,
+            "numbers": {"pss_mib": idle["total_pss"], "rss_sum_mib": idle["total_rss"], "raw_pss_mib": infra_idle},
             "target": "< 1 GiB",
             "pass": idle["total_pss"] < GiB_MiB,
         },
@@ -682,6 +704,11 @@ def figures(r: dict[str, Any]) -> tuple[list[dict[str, Any]], float]:
             "name": "whole stack loaded memory (peak)",
             "value": f"PSS {loaded['total_pss']:,.0f} MiB (RSS sum {loaded['total_rss']:,.0f} MiB)",
             "raw": f"infrastructure alone PSS {infra_loaded:,.0f} MiB",
+            "numbers": {
+                "pss_mib": loaded["total_pss"],
+                "rss_sum_mib": loaded["total_rss"],
+                "raw_pss_mib": infra_loaded,
+            },
             "ratio": infra_loaded / loaded["total_pss"] if loaded["total_pss"] else 0.0,
             "target": "(none)",
             "pass": None,

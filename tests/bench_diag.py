@@ -11,6 +11,7 @@ import time
 import urllib.request
 from collections import Counter
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 
@@ -182,10 +183,11 @@ async def consumer_backlog(nats_url: str, stop: asyncio.Event, interval: float =
     return peaks
 
 
-async def settle(nats_url: str, database_urls: list[str], timeout: float = 90.0) -> float:
+async def settle(nats_url: str, database_urls: list[str], timeout: float = 90.0, quiet_for: float = 2.0) -> float:
     """Waits until nothing is left over from the previous phase: every outbox published, every JetStream consumer
-    caught up, no statement still running (a request the gateway gave up on runs on in PostgreSQL). Returns the
-    seconds it took (the timeout's if it never settled)."""
+    caught up, no statement running (a request the gateway gave up on runs on in its service, queued for a pooled
+    connection between its statements), all of it for `quiet_for` seconds in a row. Returns the seconds it took
+    (the timeout's if it never settled)."""
     import nats
 
     from shared.contracts.events import STREAM
@@ -193,6 +195,7 @@ async def settle(nats_url: str, database_urls: list[str], timeout: float = 90.0)
     started = time.monotonic()
     nc = await nats.connect(nats_url, name="bench-settle")
     conns = [await asyncpg.connect(url) for url in database_urls]
+    quiet_since: float | None = None
     try:
         while time.monotonic() - started < timeout:
             unpublished = 0
@@ -204,12 +207,16 @@ async def settle(nats_url: str, database_urls: list[str], timeout: float = 90.0)
             running = await conns[0].fetchval(
                 "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND backend_type = 'client backend'"
                 " AND pid <> pg_backend_pid() AND datname = ANY($1::text[]) AND query NOT ILIKE '%pg_stat_activity%'",
-                [url.rsplit("/", 1)[-1].split("?")[0] for url in database_urls],
+                [urlsplit(url).path.lstrip("/") for url in database_urls],
             )
-            if unpublished == 0 and backlog == 0 and running == 0:
-                break
-            await asyncio.sleep(0.2)
+            if unpublished or backlog or running:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_for:
+                return quiet_since - started
+            await asyncio.sleep(0.1)
     finally:
         await asyncio.gather(*(c.close() for c in conns))
         await nc.close()
-    return time.monotonic() - started
+    return timeout

@@ -1,6 +1,6 @@
-"""The bare gateway for `make bench`: a minimal Litestar app whose POST answers a constant, served exactly the way
-gateway/__main__.py serves the gateway (uvicorn, uvloop, no access log). Its throughput is the ceiling 暂存 is
-compared against. Run as its own process: `python -m tests.bench_bare PORT`."""
+"""The bare gateway for `make bench`: a minimal Litestar app whose POST answers a constant, served the way
+gateway/__main__.py serves the gateway (uvicorn, uvloop, httptools, no access log; keep the arguments in step).
+Its throughput is the ceiling 暂存 is compared against. Run as its own process: `python -m tests.bench_bare PORT`."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ if __name__ == "__main__":
         log_config=None,
         access_log=False,
         loop="uvloop",
+        http="httptools",
         proxy_headers=True,
         timeout_graceful_shutdown=10,
     )

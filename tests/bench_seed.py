@@ -13,9 +13,9 @@ from pathlib import Path
 
 import asyncpg
 
-from services.coordination_request.service import COLUMNS
+from services.coordination_request.repository import COLUMNS
 from shared import db, demo
-from shared.paging import encode_cursor
+from shared.paging import COUNT_CAP, encode_cursor
 from tests.support import form
 
 ENTERPRISE = demo.HUAMAO
@@ -105,6 +105,7 @@ def draft_body(pair: Pair) -> bytes:
 class QuerySet:
     rows: int
     matching: int  # rows with QUERY_STATUS and QUERY_PROOF_TYPE
+    total: int  # what the endpoint answers as total: the matching rows, counted up to COUNT_CAP
     last_page: int  # rows on the last page
     cursor: str  # the keyset cursor that opens the last page
     limit: int
@@ -192,17 +193,20 @@ async def seed_applications(dsn: str, rows: int, tag: str, limit: int = 20, chun
     # Newest first: the last page holds the `last_page` oldest matches; the cursor is the match just before them.
     before = matching_ids[last_page]
     cursor = encode_cursor(created(before), _row_id(high, before))
-    filters = "credit_code = $1 AND deleted_at IS NULL AND status = $2 AND proof_type = $3"
+    # As the repository builds them (shared.paging.keyset_page): the page after the cursor, and the capped count.
+    filters = "deleted_at IS NULL AND credit_code = $1 AND status = $2 AND proof_type = $3"
     return QuerySet(
         rows=rows,
         matching=len(matching_ids),
+        total=min(len(matching_ids), COUNT_CAP),
         last_page=last_page,
         cursor=cursor,
         limit=limit,
         page_sql=f"SELECT {COLUMNS} FROM coordination_requests WHERE {filters} AND (created_at, id) < ($4, $5)"
         f" ORDER BY created_at DESC, id DESC LIMIT {limit + 1}",
         page_args=(ENTERPRISE.credit_code, QUERY_STATUS, QUERY_PROOF_TYPE, created(before), _row_id(high, before)),
-        count_sql=f"SELECT count(*) FROM coordination_requests WHERE {filters}",
+        count_sql=f"SELECT count(*) FROM (SELECT 1 FROM coordination_requests WHERE {filters}"
+        f" LIMIT {COUNT_CAP + 1}) matching",
         count_args=(ENTERPRISE.credit_code, QUERY_STATUS, QUERY_PROOF_TYPE),
     )
 

@@ -18,9 +18,9 @@ from shared.errors import ValidationFailed
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_LIMIT = 100
-# Matching rows are counted up to this many; beyond it the total reads "10000+" (total_capped). An exact count
-# of a million rows costs a scan of them all on every page; nobody pages through ten thousand.
-COUNT_CAP = 10_000
+# Matching rows are counted on the first page only, and up to this many; beyond it the total reads "1000+"
+# (total_capped). An exact count of a million rows costs a scan of them all; nobody pages through a thousand.
+COUNT_CAP = 1_000
 T = TypeVar("T")
 
 
@@ -67,7 +67,7 @@ class Filters:
 @dataclass(frozen=True)
 class Page(Generic[T]):
     items: list[T]
-    total: int
+    total: int | None  # None on later pages: counted on the first page only
     next_cursor: str | None
     total_capped: bool = False  # there are more than `total` (COUNT_CAP) matching rows
 
@@ -84,8 +84,8 @@ async def keyset_page(
     limit: int,
 ) -> Page[asyncpg.Record]:
     """One page of the rows matching `filters`, in `order` (a timestamp column, then an id column), starting
-    after the row the cursor names; with the count of the matching rows (up to COUNT_CAP) and the cursor of the
-    next page."""
+    after the row the cursor names, and the cursor of the next page; the first page (no cursor) also counts the
+    matching rows, up to COUNT_CAP."""
     limit = min(max(limit, 1), MAX_LIMIT)
     at_column, id_column = order
     where, args = filters.where, list(filters.args)
@@ -99,11 +99,13 @@ async def keyset_page(
         f" ORDER BY {at_column}{direction}, {id_column}{direction} LIMIT {limit + 1}",
         *args,
     )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1][at_column], rows[-1][id_column]) if more else None
+    if cursor:
+        return Page(rows, None, next_cursor)
     total = await conn.fetchval(
         f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {filters.where} LIMIT {COUNT_CAP + 1}) matching",
         *filters.args,
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    cursor = encode_cursor(rows[-1][at_column], rows[-1][id_column]) if more else None
-    return Page(rows, min(total, COUNT_CAP), cursor, total_capped=total > COUNT_CAP)
+    return Page(rows, min(total, COUNT_CAP), next_cursor, total_capped=total > COUNT_CAP)

@@ -28,7 +28,8 @@ class Applications(ABC):
 
     @abstractmethod
     async def next_sequence(self, day: date) -> int:
-        """The next number of the (China) day: unique and without gaps among committed applications."""
+        """The next number of the (China) day: unique; taken outside the create's transaction, so a create that
+        fails after taking it leaves a gap."""
 
     @abstractmethod
     async def lock(self, request_id: uuid.UUID, tenant: str) -> Application | None:

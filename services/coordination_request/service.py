@@ -109,11 +109,15 @@ class Requests:
     async def create(self, cmd: c.CreateCommand) -> c.CoordinationRequest:
         tenant = _tenant(cmd.actor)
         form, agreement_code = await self._validated(cmd.form)
+        # The number is taken in a statement of its own: a create never holds the day's counter until it commits
+        # (creates would queue on that one row). A create that then fails leaves a gap, never a duplicate.
+        day = china_date(self.clock.now())
+        async with self.store.reading() as apps:
+            sequence = await apps.next_sequence(day)
         async with self.store.transaction() as apps:
-            day = china_date(self.clock.now())
             app, effects = Application.create(
                 id=uuid.uuid4(),
-                request_no=domain.request_no(day, await apps.next_sequence(day)),
+                request_no=domain.request_no(day, sequence),
                 credit_code=tenant,
                 enterprise_name=cmd.actor.enterprise_name or "",
                 created_by=cmd.actor.user_id,

@@ -136,9 +136,9 @@ class CoordinationRequest(Contract):
 
 class RequestPage(Contract):
     items: list[CoordinationRequest]
-    total: int
+    total: int | None = None  # counted on the first page only (no cursor), up to 1,000
     next_cursor: str | None = None
-    total_capped: bool = False  # more than `total` (10,000) match: show it as 10000+
+    total_capped: bool = False  # more than `total` (1,000) match: show it as 1000+
 
 
 class Deleted(Contract):

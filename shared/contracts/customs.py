@@ -60,9 +60,9 @@ class Case(Contract):
 
 class CasePage(Contract):
     items: list[Case]
-    total: int
+    total: int | None = None  # counted on the first page only (no cursor), up to 1,000
     next_cursor: str | None = None
-    total_capped: bool = False  # more than `total` (10,000) match: show it as 10000+
+    total_capped: bool = False  # more than `total` (1,000) match: show it as 1000+
 
 
 class CaseRef(Contract):

@@ -195,7 +195,7 @@ def test_query_filters_newest_first_and_keyset_pages(stack) -> None:
     cursor = None
     while True:
         page = client.get(BASE, params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
-        assert page["total"] == listing["total"]
+        assert page["total"] == (None if cursor else listing["total"])  # counted on the first page only
         seen += [i["id"] for i in page["items"]]
         cursor = page["nextCursor"]
         if not cursor:

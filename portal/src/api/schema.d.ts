@@ -522,7 +522,7 @@ export interface components {
         CasePage: {
             items: components["schemas"]["Case"][];
             nextCursor?: string | null;
-            total: number;
+            total?: number | null;
             /** @default false */
             totalCapped: boolean;
         };
@@ -606,7 +606,7 @@ export interface components {
         RequestPage: {
             items: components["schemas"]["CoordinationRequest"][];
             nextCursor?: string | null;
-            total: number;
+            total?: number | null;
             /** @default false */
             totalCapped: boolean;
         };

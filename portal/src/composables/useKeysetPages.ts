@@ -5,8 +5,8 @@ import { ApiError } from '../api/client'
 
 export interface Page<T> {
   items: T[]
-  total: number
-  // More than `total` match (the API counts up to 10,000): shown as 10000+.
+  // Counted on the first page only (later pages leave it out), up to 1,000; more: totalCapped, shown as 1000+.
+  total?: number | null
   totalCapped?: boolean
   nextCursor?: string | null
 }
@@ -26,8 +26,10 @@ export function useKeysetPages<T>(fetch: (cursor: string | null, limit: number) 
     try {
       const result = await fetch(cursors.value[page.value], size)
       rows.value = result.items
-      total.value = result.total
-      totalCapped.value = result.totalCapped ?? false
+      if (result.total != null) {
+        total.value = result.total
+        totalCapped.value = result.totalCapped ?? false
+      }
       nextCursor.value = result.nextCursor ?? null
     } catch (e) {
       // A refused filter (a reversed date range …) says which and why.

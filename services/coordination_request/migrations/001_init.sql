@@ -40,7 +40,7 @@ CREATE TABLE status_history (
 );
 CREATE INDEX status_history_request ON status_history (request_id, id);
 
--- One counter per day: allocation takes a row lock, so numbers are unique and gap-free per commit.
+-- One counter per day, incremented in a statement of its own: numbers are unique (a failed create leaves a gap).
 CREATE TABLE request_number_counters (
     day  date PRIMARY KEY,
     last integer NOT NULL

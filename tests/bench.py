@@ -25,7 +25,8 @@ import sys
 import tempfile
 import time
 import urllib.request
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from tests.support import PDF, login
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_FILE = ROOT / "bench-results.json"
+PROFILES = ROOT / ".profiles"  # BENCH_PROFILE=1: flame graphs (git-ignored)
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))  # each timed phase
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))  # applications behind 查询
 CLIENTS = 32
@@ -338,6 +340,42 @@ class Bench:
         )
         self.results["prepare_attachments"] = summarize(outcome)
 
+    @contextmanager
+    def profiled(self, phase: str) -> Iterator[None]:
+        """With BENCH_PROFILE=1: py-spy flame graphs of every service and the gateway during the phase, written to
+        .profiles/ (git-ignored)."""
+        if os.environ.get("BENCH_PROFILE") != "1":
+            yield
+            return
+        PROFILES.mkdir(exist_ok=True)
+        spy = Path(sys.executable).parent / "py-spy"
+        recorders = [
+            subprocess.Popen(
+                [
+                    str(spy),
+                    "record",
+                    "--nonblocking",
+                    "-r",
+                    "200",
+                    "-d",
+                    str(int(SECONDS)),
+                    "-p",
+                    str(proc.pid),
+                    "-o",
+                    str(PROFILES / f"{phase}-{name}.svg"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for name, proc in self.running.processes.items()
+        ]
+        try:
+            yield
+        finally:
+            for recorder in recorders:
+                recorder.wait(timeout=SECONDS + 30)
+            print(f"  flame graphs: {', '.join(sorted(p.name for p in PROFILES.glob(phase + '-*.svg')))} in {PROFILES}")
+
     # --- 提交, and 待办 seen on the event bus ---
 
     def submit(self) -> None:
@@ -390,7 +428,7 @@ class Bench:
             await nc.subscribe(RequestStatusChanged.subject(), cb=on_event)
             await nc.flush()
             loop = asyncio.get_running_loop()
-            with self.diagnosis() as diagnosis, CpuWindow(self.procs) as window:
+            with self.diagnosis() as diagnosis, CpuWindow(self.procs) as window, self.profiled("submit"):
                 outcome = await loop.run_in_executor(None, self.load.run, "http", spec)
             answered = {jobs[s.job].tag: s.end for s in outcome.ok}
             started = time.monotonic()
@@ -474,13 +512,15 @@ class Bench:
         )
         path = f"{BASE}?{params}"
         page = self.web.get(path).json()
+        first = self.web.get(path.split("&cursor=")[0]).json()  # the total is counted on the first page only
         sane = (
-            page.get("total") == q.total
-            and bool(page.get("totalCapped")) == (q.matching > q.total)
+            first.get("total") == q.total
+            and bool(first.get("totalCapped")) == (q.matching > q.total)
+            and page.get("total") is None
             and len(page.get("items", [])) == q.last_page
             and not page.get("nextCursor")
         )
-        shown = f"{page.get('total')}{'+' if page.get('totalCapped') else ''}"
+        shown = f"{first.get('total')}{'+' if first.get('totalCapped') else ''} (on the first page)"
         print(
             f"\n查询 over {q.rows:,} applications: status={bench_seed.QUERY_STATUS} & proofType="
             f"{bench_seed.QUERY_PROOF_TYPE} match {q.matching:,}; the last page (cursor built directly) answered"
@@ -490,8 +530,8 @@ class Bench:
         self.results["query_check"] = {
             "matching": q.matching,
             "expected_total": q.total,
-            "total": page.get("total"),
-            "total_capped": page.get("totalCapped"),
+            "total": first.get("total"),
+            "total_capped": first.get("totalCapped"),
             "as_expected": sane,
         }
         # The SQL alone first, on an idle server: requests the gateway gives up on at c=32 run on in PostgreSQL.

@@ -1,8 +1,8 @@
 """Who may call each route of the public API, declared in one place and enforced from here.
 
-`enforce` is the application's guard: before any handler runs it looks the route up in POLICY, resolves the
-session's actor when the route needs one (handlers receive it as the `actor` dependency) and refuses the wrong
-role. A route missing from the table is refused (fail closed). Every service scopes its queries to the actor's
+`enforce` runs before every handler (the application's before_request hook): it looks the route up in POLICY,
+resolves the session's actor when the route needs one (handlers receive it as the `actor` dependency) and refuses
+the wrong role. A route missing from the table is refused (fail closed). Every service scopes its queries to the actor's
 enterprise besides. tests/e2e/test_access_matrix.py tries every route of the OpenAPI document as anonymous,
 enterprise A, enterprise B and an officer against this table, and fails for a route missing here.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 
 from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 
 from gateway.deps import current_actor
 from shared.errors import Forbidden
@@ -64,7 +63,7 @@ REFUSALS = {ENTERPRISE: "该功能仅限企业用户使用", OFFICER: "该功能
 ROLES = {ENTERPRISE: "ENTERPRISE", OFFICER: "OFFICER"}
 
 
-async def enforce(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def enforce(connection: ASGIConnection) -> None:
     path = _TYPED_PARAM.sub(r"{\1}", connection.scope["path_template"])
     if not path.startswith("/api/"):
         return  # the portal, probes and the OpenAPI document

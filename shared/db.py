@@ -15,12 +15,22 @@ SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK_ID = 7_305_118_001
 
 
+async def _no_session_state(conn: asyncpg.Connection) -> None:
+    """What a connection is reset with on its way back to the pool, beyond asyncpg's own (an open transaction
+    rolled back, listener callbacks dropped): nothing. asyncpg's default sends `pg_advisory_unlock_all(); CLOSE
+    ALL; UNLISTEN *; RESET ALL` on every release, one more round trip per transaction. Our code keeps no session
+    state on pooled connections: session advisory locks (migrations, outbox relay, reconciler) and LISTEN (the
+    relay) are undone in `finally` by whoever takes them; everything else is transaction-scoped."""
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, wait_seconds: float = 30.0) -> asyncpg.Pool:
     """Connect, retrying while the server comes up (containers start in any order)."""
     deadline = asyncio.get_running_loop().time() + wait_seconds
     while True:
         try:
-            return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, command_timeout=30)
+            return await asyncpg.create_pool(
+                dsn, min_size=min_size, max_size=max_size, command_timeout=30, reset=_no_session_state
+            )
         except (OSError, asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError) as exc:
             if asyncio.get_running_loop().time() > deadline:
                 raise

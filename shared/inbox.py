@@ -46,10 +46,14 @@ def _by_application(msgs: list[Any]) -> dict[str, list[Any]]:
     return groups
 
 
+SKIP = object()  # what a Staged handler's `prepare` returns for an event that changes nothing here
+
+
 @dataclass(frozen=True)
 class Staged:
     """A handler whose slow part (e.g. asking another service) runs before the transaction opens:
-    `prepare(event)` first, then `apply(conn, event, prepared)` inside it."""
+    `prepare(event)` first, then `apply(conn, event, prepared)` inside it. When `prepare` returns SKIP the event
+    is acknowledged at once, with no transaction (an event that cannot concern this service)."""
 
     prepare: Callable[[Any], Awaitable[Any]]
     apply: Callable[[asyncpg.Connection, Any, Any], Awaitable[None]]
@@ -161,6 +165,10 @@ class Consumer:
             return
         try:
             prepared = await handler.prepare(event) if isinstance(handler, Staged) else None
+            if prepared is SKIP:
+                await msg.ack()
+                metrics.EVENTS_CONSUMED.labels(name, "skipped").inc()
+                return
             async with self._pool.acquire() as conn, conn.transaction():
                 fresh = await conn.fetchval(
                     "INSERT INTO processed_events (consumer, event_id, event_type) VALUES ($1, $2, $3)"

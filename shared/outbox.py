@@ -35,21 +35,30 @@ def new_event(cls: type[E], **fields: Any) -> E:
     return cls(event_id=str(uuid.uuid4()), occurred_at=datetime.now(UTC), **fields)
 
 
-async def record(conn: asyncpg.Connection, event: Event) -> None:
-    """Add the event to the outbox; call inside the transaction that makes the change."""
-    headers = {"Event-Type": event.name}
+async def record(conn: asyncpg.Connection, *events: Event) -> None:
+    """Add the events to the outbox; call inside the transaction that makes the change. One round trip for all
+    of them, and the relay woken when the transaction commits."""
+    if not events:
+        return
     rid = logs.request_id.get()
-    if rid:
-        headers[logs.REQUEST_ID_HEADER] = rid
-    # One round trip: the row, and the relay woken when the transaction commits.
+    caused_by = {logs.REQUEST_ID_HEADER: rid} if rid else {}
+    rows = [
+        (
+            uuid.UUID(e.event_id),
+            e.subject(),
+            e.name,
+            msgspec.json.encode(e),
+            json.dumps({"Event-Type": e.name, **caused_by}),
+        )
+        for e in events
+    ]
     await conn.execute(
         "WITH added AS (INSERT INTO outbox (id, subject, event_type, payload, headers)"
-        " VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING id) SELECT pg_notify($6, '') FROM added",
-        uuid.UUID(event.event_id),
-        event.subject(),
-        event.name,
-        msgspec.json.encode(event),
-        json.dumps(headers),
+        " SELECT id, subject, event_type, payload, headers::jsonb"
+        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[])"
+        " AS t (id, subject, event_type, payload, headers) RETURNING id)"
+        " SELECT pg_notify($6, '') WHERE EXISTS (SELECT FROM added)",
+        *(list(column) for column in zip(*rows, strict=True)),
         CHANNEL,
     )
 

@@ -250,7 +250,7 @@ class PostgresApplications(Applications):
                 await audit.record(
                     self.conn, actor=event.by, enterprise=app.credit_code, action="REQUEST_DELETE", target=str(app.id)
                 )
-            await outbox.record(self.conn, _outbox_event(app, event))
+        await outbox.record(self.conn, *(_outbox_event(app, event) for event in effects.events))
 
 
 def _outbox_event(app: Application, event: domain.Event) -> events.Event:

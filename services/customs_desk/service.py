@@ -32,7 +32,7 @@ from shared.contracts.events import (
     RequestSubmitted,
 )
 from shared.errors import Forbidden, NotFound, ValidationFailed, answering
-from shared.inbox import Staged
+from shared.inbox import SKIP, Staged
 from shared.paging import Filters, keyset_page
 from shared.runtime import Context, ServiceDefinition
 from shared.workflow import STATUS_LABELS, Action, Status
@@ -184,7 +184,13 @@ class CustomsDesk:
 
     # --- the application's status, mirrored ----------------------------------------------------------
 
-    async def on_status_changed(self, conn: asyncpg.Connection, event: RequestStatusChanged) -> None:
+    @staticmethod
+    async def status_change_matters(event: RequestStatusChanged) -> object:
+        """A case exists only once its application was submitted, and the submission's own event writes it: a
+        draft's creation and the move to 已申报 change no case, so they cost no transaction here."""
+        return SKIP if event.from_status is None or event.to_status == Status.DECLARED else None
+
+    async def on_status_changed(self, conn: asyncpg.Connection, event: RequestStatusChanged, _: object = None) -> None:
         row = await _locked(conn, uuid.UUID(event.request_id))
         if row is None:
             return  # not ours
@@ -336,7 +342,7 @@ def consumers(ctx: Context) -> dict[type, Any]:
     desk = _desk(ctx)
     return {
         RequestSubmitted: Staged(prepare=desk.certificate_problem, apply=desk.on_submitted),
-        RequestStatusChanged: desk.on_status_changed,
+        RequestStatusChanged: Staged(prepare=desk.status_change_matters, apply=desk.on_status_changed),
         DecisionRefused: desk.on_decision_refused,
     }
 

@@ -115,3 +115,23 @@ def test_receipt_and_form_rules() -> None:
     assert return_errors("") == {"reason": "请填写退回原因（1至500个字符）"} and return_errors("补充材料") == {}
     assert set(conclusion_errors("MAYBE", "")) == {"outcome", "reply"}
     assert conclusion_errors("NOT_ACCEPTED", "答" * 2000) == {}
+
+
+def test_a_drafts_creation_and_its_move_to_declared_cost_customs_no_transaction() -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from services.customs_desk.service import CustomsDesk
+    from shared.contracts.events import RequestStatusChanged
+    from shared.inbox import SKIP
+
+    def change(source: str | None, target: str) -> RequestStatusChanged:
+        return RequestStatusChanged(event_id="e", occurred_at=datetime(2026, 3, 10, tzinfo=UTC), request_id="r",
+                                    credit_code="c", from_status=source, to_status=target, version=2)  # fmt: skip
+
+    def matters(source: str | None, target: str) -> bool:
+        return asyncio.run(CustomsDesk.status_change_matters(change(source, target))) is not SKIP
+
+    assert not matters(None, "DRAFT")
+    assert not matters("DRAFT", "DECLARED") and not matters("RETURNED", "DECLARED")
+    assert matters("DECLARED", "PENDING") and matters("PENDING", "WITHDRAWN") and matters("RETURNED", "DRAFT")

@@ -17,15 +17,13 @@ import msgspec
 import nats.js.errors
 from litestar import Request, Response
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
 
+from shared import streams
 from shared.contracts.common import Actor, FieldError
 from shared.errors import ServiceError, ValidationFailed
 
-BUCKET = "idempotency"
 HEADER = "idempotency-key"
-TTL_SECONDS = 24 * 3600
 # A claim older than this is taken to be from a gateway that died mid-request.
 ABANDONED_AFTER_SECONDS = 120
 
@@ -46,11 +44,9 @@ class InProgress(ServiceError):
     status, code, message = 409, "REQUEST_IN_PROGRESS", "相同的请求正在处理中，请稍后重试"
 
 
-async def open_bucket(js: JetStreamContext) -> KeyValue:
-    try:
-        return await js.key_value(BUCKET)
-    except nats.js.errors.BucketNotFoundError:
-        return await js.create_key_value(KeyValueConfig(bucket=BUCKET, ttl=TTL_SECONDS, history=1))
+async def open_bucket(js: JetStreamContext, topology: streams.Topology) -> KeyValue:
+    await streams.provision(js, topology)  # the bucket (and the stream) as declared, whoever starts first
+    return await js.key_value(streams.IDEMPOTENCY_BUCKET)
 
 
 def idempotent(handler: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:

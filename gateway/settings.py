@@ -28,6 +28,7 @@ class Settings:
     # How long a verified session is reused without asking identity (0: ask every time); ended sessions are
     # dropped at once by identity's event, so this bounds only a missed event.
     session_cache_seconds: float = 5.0
+    nats_replicas: int = 1  # of the stream and key-value store it provisions: 3 on a 3-node NATS cluster
 
     @property
     def card_agent_origin(self) -> str:
@@ -53,6 +54,7 @@ class Settings:
             portal_dir=env.str("PORTAL_DIR", cls.portal_dir),
             card_agent_url=env.str("CARD_AGENT_URL", DEFAULT_CARD_AGENT_URL).rstrip("/"),
             session_cache_seconds=env.int("SESSION_CACHE_SECONDS", 5),
+            nats_replicas=int(env.choice("NATS_REPLICAS", "1", ("1", "3", "5"))),
         )
         # The gateway never checks captchas itself, but refuses to front a stack configured to accept a fixed one.
         check_fixed_captcha(env, profile, env.optional("CAPTCHA_FIXED_CODE"))

@@ -13,8 +13,6 @@ import nats
 import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
-from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
 from nats.micro import ServiceConfig, add_service
 from nats.micro.request import Request
 from nats.micro.service import EndpointConfig, Service
@@ -22,7 +20,6 @@ from nats.micro.service import EndpointConfig, Service
 from shared import logs, metrics
 from shared.actor_token import ActorVerifier
 from shared.contracts.common import Contract, ErrorReply
-from shared.contracts.events import STREAM, STREAM_MAX_AGE_SECONDS, SUBJECT_PREFIX
 from shared.errors import InternalError, ServiceError, Unavailable
 
 log = logging.getLogger(__name__)
@@ -57,25 +54,6 @@ async def connect(
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.5)
-
-
-async def ensure_stream(js: JetStreamContext) -> None:
-    """The one domain-event stream; created by whichever service starts first."""
-    try:
-        await js.stream_info(STREAM)
-    except nats.js.errors.NotFoundError:
-        try:
-            await js.add_stream(
-                StreamConfig(
-                    name=STREAM,
-                    subjects=[SUBJECT_PREFIX + ">"],
-                    storage=StorageType.FILE,
-                    duplicate_window=600.0,
-                    max_age=float(STREAM_MAX_AGE_SECONDS),
-                )
-            )
-        except nats.js.errors.BadRequestError:
-            await js.stream_info(STREAM)  # another service created it meanwhile
 
 
 @dataclass(frozen=True)

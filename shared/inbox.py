@@ -13,9 +13,8 @@ import msgspec
 import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from shared import logs, metrics
+from shared import logs, metrics, streams
 from shared.contracts.events import STREAM, SUBJECT_PREFIX, Event
 
 log = logging.getLogger(__name__)
@@ -80,23 +79,8 @@ class Consumer:
         self._handlers = {cls.subject(): (msgspec.json.Decoder(cls), fn) for cls, fn in handlers.items()}
         self._batch = batch
 
-    async def _ensure(self) -> None:
-        config = ConsumerConfig(
-            durable_name=self._durable,
-            filter_subjects=sorted(self._handlers),
-            ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_wait=30,
-            max_ack_pending=1000,
-        )
-        try:
-            await self._js.add_consumer(STREAM, config)
-        except nats.js.errors.BadRequestError:
-            # The durable exists with an older config: update it rather than silently keep the old one.
-            await self._js.update_consumer(STREAM, config)
-
     async def run(self) -> None:
-        await self._ensure()
+        await streams.ensure_consumer(self._js, streams.consumer(self._durable, list(self._handlers)))
         sub = await self._js.pull_subscribe_bind(durable=self._durable, stream=STREAM)
         while True:
             try:

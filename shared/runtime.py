@@ -16,7 +16,7 @@ import uvloop
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from shared import actor_token, audit, bus, db, health, logs
+from shared import actor_token, audit, bus, db, health, logs, streams
 from shared.clock import Clock, FileClock, SystemClock
 from shared.contracts.audit import QUERY_SUBJECTS, AuditQuery
 from shared.inbox import Consumer, Handler
@@ -87,6 +87,7 @@ async def _main(d: ServiceDefinition) -> None:
     level = env.str("LOG_LEVEL", "INFO")
     verify_key = env.str("ACTOR_VERIFY_KEY")
     clock_file = env.optional("CLOCK_FILE")
+    topology = streams.Topology(replicas=int(env.choice("NATS_REPLICAS", "1", ("1", "3", "5"))))
     env.require(
         not verify_key or actor_token.valid_public_key(verify_key),
         "ACTOR_VERIFY_KEY must be a base64 Ed25519 public key",
@@ -112,7 +113,8 @@ async def _main(d: ServiceDefinition) -> None:
     await db.migrate(pool, d.migrations)
     nc = await bus.connect(nats_url, d.name)
     js = nc.jetstream()
-    await bus.ensure_stream(js)
+    provisioned = await streams.provision(js, topology)
+    log.info("streams provisioned", extra={"fields": provisioned})
     clock = FileClock(clock_file) if clock_file else SystemClock()
     ctx = Context(name=d.name, profile=profile, pool=pool, nc=nc, js=js, settings=settings, clock=clock)
     if d.start:

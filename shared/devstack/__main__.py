@@ -1,4 +1,5 @@
-"""`make run`: start real infrastructure, every service and the gateway; Ctrl-C stops everything."""
+"""`make run`: start real infrastructure, every service and the gateway, restart a service that dies; Ctrl-C stops
+everything."""
 
 from __future__ import annotations
 
@@ -6,18 +7,18 @@ import argparse
 import os
 import signal
 import sys
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
 from shared import demo
 from shared.devstack import infra as infrastructure
 from shared.devstack import stack as services
+from shared.devstack import supervisor
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description="Run the whole suite locally.")
     parser.add_argument("--data-dir", default=os.environ.get("DATA_DIR", str(ROOT / ".data")))
     parser.add_argument("--port", type=int, default=int(os.environ.get("HTTP_PORT", "8000")))
@@ -40,21 +41,23 @@ def main() -> None:
             infrastructure.create_databases(infra)
             print("Starting services ...", flush=True)
             running = services.start(stack, infra, log_dir, http_port=args.port)
+            # Run in reverse: SIGTERM all at once, then wait for each, restarted processes included.
+            stack.callback(services.terminate_all, running)
             stack.callback(services.stop_signal_children, running)
         except KeyboardInterrupt:
             print("\nStopped.")
-            return
+            return 0
         _banner(running, log_dir)
+        status = 0
         try:
-            while True:
-                for name, proc in running.processes.items():
-                    if proc.poll() is not None:
-                        print(f"\n{name} exited (code {proc.returncode}); last log lines:\n{running.log_tail(name)}")
-                        raise KeyboardInterrupt
-                time.sleep(1)
+            supervisor.supervise(running)
         except KeyboardInterrupt:
             print("\nStopping ...", flush=True)
+        except supervisor.InfrastructureLost as lost:
+            print(f"\n[runner] {lost}\n[runner] The stack cannot continue without it; stopping ...", flush=True)
+            status = 1
     print("Stopped. Data is kept for the next run.")
+    return status
 
 
 def _card_line(running: services.Stack) -> str:

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,6 +31,9 @@ class Infra:
     s3_secret_key: str
     mode: str
     nats_passwords: dict[str, str] | None = None  # per-process NATS users, when this stack started NATS
+    # The embedded servers' processes by log name (nats, s3) and PostgreSQL's pid, for the dev runner to watch.
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    postgres_pid: int | None = None
 
     def nats_url_for(self, user: str) -> str:
         if not self.nats_passwords:
@@ -194,6 +197,8 @@ def start_embedded(stack: ExitStack, data_dir: Path, log_dir: Path) -> Infra:
         secret_key,
         "embedded",
         passwords,
+        processes={"nats": nats_proc, "s3": weed},
+        postgres_pid=pg.get_pid(),
     )
     wait_for(lambda: _alive(weed) and _s3_ready(infra), "S3 (seaweedfs)", timeout=90, interval=0.5)
     return infra

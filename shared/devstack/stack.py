@@ -33,10 +33,25 @@ class Stack:
     clock_file: Path | None = None
     # Where the portal looks for the card agent (卡介质客户端控件); the gateway's CSP allows this origin.
     card_agent_url: str = "http://127.0.0.1:8765"
+    # How each process was started (command line, environment), so the dev runner can start it again.
+    commands: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.log_dir / f"{name}.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def ready_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.health_ports[name]}/ready"
+
+    def respawn(self, name: str) -> subprocess.Popen:
+        """Start a process again as `start` did, appending to its log; the caller stops it."""
+        args, env = self.commands[name]
+        with open(self.log_dir / f"{name}.log", "ab") as log:
+            proc = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True
+            )
+        self.processes[name] = proc
+        return proc
 
 
 def _ready(url: str) -> bool:
@@ -75,7 +90,9 @@ def start(
         result.clock_file.unlink(missing_ok=True)
 
     def launch(name: str, module: str, env: dict[str, str]) -> subprocess.Popen:
-        proc = _spawn([sys.executable, "-m", module], log_dir / f"{name}.log", env=env, cwd=ROOT)
+        args = [sys.executable, "-m", module]
+        proc = _spawn(args, log_dir / f"{name}.log", env=env, cwd=ROOT)
+        result.commands[name] = (args, env)
         stack.callback(_terminate, proc)
         result.processes[name] = proc
         return proc
@@ -139,3 +156,9 @@ def stop_signal_children(result: Stack) -> None:
     for proc in result.processes.values():
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
+
+
+def terminate_all(result: Stack) -> None:
+    """Wait for every current process to stop (killing stragglers), restarted ones included."""
+    for proc in result.processes.values():
+        _terminate(proc)

@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint audit format bench clean-data portal screenshots api-types
+.PHONY: help run test lint audit format bench clean-data portal screenshots api-types openapi
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -39,8 +39,10 @@ format: $(STAMP) ## Format the code
 bench: $(STAMP) ## Benchmark the composed API against the real stack
 	$(PY) -m tests.bench
 
-api-types: $(STAMP) ## Regenerate portal/openapi.json and the portal's TypeScript API types from the gateway
+openapi: $(STAMP) ## Export the gateway's OpenAPI document to portal/openapi.json (a test fails when it is stale)
 	$(PY) -m gateway.openapi > portal/openapi.json
+
+api-types: openapi ## Regenerate portal/openapi.json and the portal's TypeScript API types from the gateway
 	cd portal && PATH="$(abspath $(VENV))/bin:$$PATH" npx openapi-typescript openapi.json -o src/api/schema.d.ts
 
 screenshots: portal ## Regenerate the README's portal screenshots (docs/screenshots/) in headless Chromium

@@ -46,7 +46,26 @@ class Infra:
         return urlunsplit(parts._replace(path="/" + name))
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
+    """A port free now, chosen below the kernel's ephemeral range: a port the kernel hands out itself could be
+    taken as the source port of some outgoing connection (a database pool, a NATS client) before the server that
+    was meant to listen on it binds it."""
+    high = _ephemeral_low() - 1
+    for _ in range(200):
+        port = high - secrets.randbelow(min(12000, high - 1024))
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

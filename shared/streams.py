@@ -39,6 +39,7 @@ EVENTS_MAX_BYTES = 20 * 1024**3  # the stream's disk budget; the oldest events g
 EVENT_MAX_BYTES = 1024**2  # one event: far above any real one (a snapshot of the form is a few KB)
 ACK_WAIT_SECONDS = 30
 MAX_ACK_PENDING = 1000
+NO_SUITABLE_PEERS = 10005  # JetStream's error code while a cluster has fewer peers than the replicas asked
 
 
 @dataclass(frozen=True)
@@ -164,9 +165,22 @@ async def _bucket(js: JetStreamContext, wanted: KeyValueConfig) -> str:
     return "updated " + ",".join(changed)
 
 
-async def provision(js: JetStreamContext, topology: Topology) -> dict[str, str]:
-    """Creates or updates the stream and the key-value store; what happened to each (created, current, updated …)."""
-    return {STREAM: await _stream(js, topology.events()), IDEMPOTENCY_BUCKET: await _bucket(js, topology.idempotency())}
+async def provision(js: JetStreamContext, topology: Topology, *, wait_seconds: float = 60.0) -> dict[str, str]:
+    """Creates or updates the stream and the key-value store; what happened to each (created, current, updated …).
+    While a cluster is still forming (too few peers for the replicas asked) it waits, up to `wait_seconds`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
+    while True:
+        try:
+            return {
+                STREAM: await _stream(js, topology.events()),
+                IDEMPOTENCY_BUCKET: await _bucket(js, topology.idempotency()),
+            }
+        except nats.js.errors.BadRequestError as exc:
+            if exc.err_code != NO_SUITABLE_PEERS or loop.time() > deadline:
+                raise
+            log.warning("too few JetStream peers for the replicas asked yet; waiting")
+            await asyncio.sleep(0.5)
 
 
 async def ensure_consumer(js: JetStreamContext, config: ConsumerConfig) -> None:

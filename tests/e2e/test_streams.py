@@ -14,7 +14,6 @@ from pathlib import Path
 
 import nats
 import nats.errors
-import nats.js.errors
 import pytest
 
 from shared import streams
@@ -123,12 +122,7 @@ def test_on_three_nodes_the_stream_is_r3_and_survives_losing_a_node(cluster) -> 
         try:
             # An R1 stream left by a single-node past is raised to R3, the key-value store with it.
             await streams.provision(js, streams.Topology(replicas=1))
-            for _ in range(100):  # until all three nodes have joined JetStream's placement
-                try:
-                    outcome = await streams.provision(js, streams.Topology(replicas=3))
-                    break
-                except nats.js.errors.BadRequestError:
-                    await asyncio.sleep(0.2)
+            outcome = await streams.provision(js, streams.Topology(replicas=3))  # waits for all three peers
             # (an attempt refused half-way may have raised the stream already: then it reads "current")
             assert outcome[STREAM] in ("updated num_replicas", "current")
             assert outcome["idempotency"] == "updated replicas"

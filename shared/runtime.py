@@ -108,37 +108,64 @@ async def _main(d: ServiceDefinition) -> None:
         async with ctx.pool.acquire(timeout=2) as conn:
             return await conn.fetchval("SELECT true")
 
-    probe = await health.serve(health_host, health_port, is_ready)
-    pool = await db.create_pool(database_url)
-    await db.migrate(pool, d.migrations)
-    nc = await bus.connect(nats_url, d.name)
-    js = nc.jetstream()
-    provisioned = await streams.provision(js, topology)
-    log.info("streams provisioned", extra={"fields": provisioned})
-    clock = FileClock(clock_file) if clock_file else SystemClock()
-    ctx = Context(name=d.name, profile=profile, pool=pool, nc=nc, js=js, settings=settings, clock=clock)
-    if d.start:
-        await d.start(ctx)
-    if seed and d.seed:
-        await d.seed(ctx)
-
-    endpoints = [
-        *d.endpoints(ctx),
-        bus.Endpoint(QUERY_SUBJECTS[d.name], AuditQuery, audit.query_handler(d.name, pool)),
-    ]
-    responder = bus.Responder(nc, d.name.replace("_", "-"), endpoints, actor_token.ActorVerifier(verify_key))
-    await responder.start()
-    tasks = [asyncio.create_task(OutboxRelay(pool, js).run(), name="outbox-relay")]
-    handlers = d.consumers(ctx)
-    if handlers:
-        tasks.append(asyncio.create_task(Consumer(js, pool, d.name, handlers).run(), name="consumer"))
-    tasks += [asyncio.create_task(coro) for coro in d.background(ctx)]
-    tasks.append(asyncio.create_task(audit.purge_forever(pool, audit_retention_days), name="audit-purge"))
-
+    # Signals are handled from the first instant: during start-up (a database or NATS not up yet, migrations)
+    # a SIGTERM ends the waiting at once and the process exits cleanly; afterwards it drains as usual.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    starting = True
+
+    def on_signal() -> None:
+        stop.set()
+        if starting and main is not None:
+            main.cancel()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal)
+
+    probe = await health.serve(health_host, health_port, is_ready)
+    pool: asyncpg.Pool | None = None
+    nc: Client | None = None
+    try:
+        pool = await db.create_pool(database_url)
+        await db.migrate(pool, d.migrations)
+        nc = await bus.connect(nats_url, d.name)
+        js = nc.jetstream()
+        provisioned = await streams.provision(js, topology)
+        log.info("streams provisioned", extra={"fields": provisioned})
+        clock = FileClock(clock_file) if clock_file else SystemClock()
+        ctx = Context(name=d.name, profile=profile, pool=pool, nc=nc, js=js, settings=settings, clock=clock)
+        if d.start:
+            await d.start(ctx)
+        if seed and d.seed:
+            await d.seed(ctx)
+
+        endpoints = [
+            *d.endpoints(ctx),
+            bus.Endpoint(QUERY_SUBJECTS[d.name], AuditQuery, audit.query_handler(d.name, pool)),
+        ]
+        responder = bus.Responder(nc, d.name.replace("_", "-"), endpoints, actor_token.ActorVerifier(verify_key))
+        await responder.start()
+        tasks = [asyncio.create_task(OutboxRelay(pool, js).run(), name="outbox-relay")]
+        handlers = d.consumers(ctx)
+        if handlers:
+            tasks.append(asyncio.create_task(Consumer(js, pool, d.name, handlers).run(), name="consumer"))
+        tasks += [asyncio.create_task(coro) for coro in d.background(ctx)]
+        tasks.append(asyncio.create_task(audit.purge_forever(pool, audit_retention_days), name="audit-purge"))
+    except asyncio.CancelledError:
+        if not stop.is_set():
+            raise
+        starting = False
+        if main is not None:
+            main.uncancel()  # the cancellation was ours: the clean-up below may await
+        log.info("stopped during start-up")
+        probe.close()
+        if nc is not None:
+            await _step("close nats", nc.close())
+        if pool is not None:
+            await _step("close database pool", pool.close())
+        return
+    starting = False
     ready = True
     log.info("service ready", extra={"fields": {"profile": profile}})
 

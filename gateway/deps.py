@@ -19,11 +19,13 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def nats_client(request: Request) -> Client:
+def nats_client(request: ASGIConnection) -> Client:
     return request.app.state.nc
 
 
-async def call(request: Request, subject: str, payload: Contract, reply_type: type[R], timeout: float = 5.0) -> R:
+async def call(
+    request: ASGIConnection, subject: str, payload: Contract, reply_type: type[R], timeout: float = 5.0
+) -> R:
     return await bus.call(nats_client(request), subject, payload, reply_type, timeout=timeout)
 
 
@@ -33,9 +35,7 @@ async def current_session(request: ASGIConnection) -> identity.Session:
         raise Unauthenticated()
 
     async def verify(token: str) -> identity.Session:
-        return await bus.call(
-            request.app.state.nc, identity.SESSION_VERIFY, identity.SessionToken(token=token), identity.Session
-        )
+        return await call(request, identity.SESSION_VERIFY, identity.SessionToken(token=token), identity.Session)
 
     return await request.app.state.sessions.get(token, verify)
 
@@ -47,7 +47,7 @@ async def current_actor(request: ASGIConnection) -> Actor:
 
 
 async def provide_actor(request: Request) -> Actor:
-    """The `actor` dependency: resolved by the access guard (gateway/access.py) before the handler runs."""
+    """The `actor` dependency: already resolved by the access check (gateway/access.py, before every handler)."""
     actor = getattr(request.state, "actor", None)
     return actor if actor is not None else await current_actor(request)
 

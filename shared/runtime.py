@@ -87,7 +87,7 @@ async def _main(d: ServiceDefinition) -> None:
     level = env.str("LOG_LEVEL", "INFO")
     verify_key = env.str("ACTOR_VERIFY_KEY")
     clock_file = env.optional("CLOCK_FILE")
-    topology = streams.Topology(replicas=int(env.choice("NATS_REPLICAS", "1", ("1", "3", "5"))))
+    topology = streams.topology_from_env(env)
     env.require(
         not verify_key or actor_token.valid_public_key(verify_key),
         "ACTOR_VERIFY_KEY must be a base64 Ed25519 public key",

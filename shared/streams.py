@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from dataclasses import dataclass
 
@@ -29,6 +28,7 @@ from nats.js.api import (
 )
 
 from shared.contracts.events import STREAM, STREAM_MAX_AGE_SECONDS, SUBJECT_PREFIX
+from shared.settings import Env
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +91,9 @@ def consumer(durable: str, subjects: list[str]) -> ConsumerConfig:
     )
 
 
-def topology_from_env() -> Topology:
-    raw = os.environ.get("NATS_REPLICAS", "1")
-    if raw not in ("1", "3", "5"):
-        raise SystemExit(f"NATS_REPLICAS must be 1, 3 or 5 (got {raw!r})")
-    return Topology(replicas=int(raw))
+def topology_from_env(env: Env) -> Topology:
+    """NATS_REPLICAS: 1 on a single server (the default), 3 or 5 on a cluster of at least that many nodes."""
+    return Topology(replicas=int(env.choice("NATS_REPLICAS", "1", ("1", "3", "5"))))
 
 
 def _differs(wanted: object, current: object, fields: tuple[str, ...]) -> list[str]:
@@ -195,13 +193,12 @@ async def ensure_consumer(js: JetStreamContext, config: ConsumerConfig) -> None:
 async def _main() -> int:
     from shared import bus
 
-    url = os.environ.get("NATS_URL")
-    if not url:
-        print("NATS_URL is required", file=sys.stderr)
-        return 2
+    env = Env()
+    url, topology = env.str("NATS_URL"), topology_from_env(env)
+    env.done("provisioning")
     nc = await bus.connect(url, "provisioning")
     try:
-        for name, outcome in (await provision(nc.jetstream(), topology_from_env())).items():
+        for name, outcome in (await provision(nc.jetstream(), topology)).items():
             print(f"{name}: {outcome}")
     finally:
         await nc.close()

@@ -15,13 +15,31 @@ import asyncpg
 
 from services.coordination_request.repository import COLUMNS
 from shared import db, demo
+from shared.formats import PROOF_KINDS
 from shared.paging import COUNT_CAP, encode_cursor
+from shared.workflow import Status
 from tests.support import form
 
 ENTERPRISE = demo.HUAMAO
 COORDINATION_MIGRATIONS = Path(db.__file__).resolve().parent.parent / "services" / "coordination_request" / "migrations"
-STATUSES = ("DRAFT", "DECLARED", "RECEIPT_FAILED", "PENDING", "WITHDRAWN", "RETURNED", "COORDINATING", "CONCLUDED")
-PROOF_TYPES = ("CUSTOMS_CO", "APPROVED_EXPORTER", "RULING_DECLARATION", "CCPIT_CO")
+STATUSES = tuple(s.value for s in Status)
+PROOF_TYPES = tuple(PROOF_KINDS)
+# The columns every bulk-loaded application fills, in the order its records list them.
+APPLICATION_COLUMNS = (
+    "id",
+    "request_no",
+    "credit_code",
+    "enterprise_name",
+    "proof_type",
+    "import_country",
+    "import_port",
+    "certificate_no",
+    "agreement_code",
+    "export_declaration_no",
+    "import_declaration_no",
+    "reason",
+    "status",
+)
 # 查询 filters on a combination the bench's own 暂存 and 提交 never produce, so its count stays what was loaded.
 QUERY_STATUS, QUERY_PROOF_TYPE = "CONCLUDED", "CCPIT_CO"
 REASON = form()["reason"]
@@ -131,7 +149,7 @@ async def seed_applications(dsn: str, rows: int, tag: str, limit: int = 20, chun
         return t0 + timedelta(seconds=30 * i)
 
     def record(i: int) -> tuple:
-        status, proof_type = STATUSES[i % 8], PROOF_TYPES[(i // 8) % 4]
+        status, proof_type = STATUSES[i % len(STATUSES)], PROOF_TYPES[(i // len(STATUSES)) % len(PROOF_TYPES)]
         at = created(i)
         return (
             _row_id(high, i),
@@ -155,19 +173,7 @@ async def seed_applications(dsn: str, rows: int, tag: str, limit: int = 20, chun
         )
 
     columns = (
-        "id",
-        "request_no",
-        "credit_code",
-        "enterprise_name",
-        "proof_type",
-        "import_country",
-        "import_port",
-        "certificate_no",
-        "agreement_code",
-        "export_declaration_no",
-        "import_declaration_no",
-        "reason",
-        "status",
+        *APPLICATION_COLUMNS,
         "version",
         "created_by",
         "created_at",
@@ -187,7 +193,7 @@ async def seed_applications(dsn: str, rows: int, tag: str, limit: int = 20, chun
     finally:
         await conn.close()
 
-    wanted = STATUSES.index(QUERY_STATUS) + 8 * PROOF_TYPES.index(QUERY_PROOF_TYPE)
+    wanted = STATUSES.index(QUERY_STATUS) + len(STATUSES) * PROOF_TYPES.index(QUERY_PROOF_TYPE)
     matching_ids = [i for i in range(rows) if i % 32 == wanted]  # ascending = oldest first
     last_page = len(matching_ids) % limit or limit
     # Newest first: the last page holds the `last_page` oldest matches; the cursor is the match just before them.
@@ -235,19 +241,7 @@ async def scratch_database(server_dsn: str, scratch_dsn: str, name: str, drafts:
         await conn.copy_records_to_table(
             "coordination_requests",
             columns=(
-                "id",
-                "request_no",
-                "credit_code",
-                "enterprise_name",
-                "proof_type",
-                "import_country",
-                "import_port",
-                "certificate_no",
-                "agreement_code",
-                "export_declaration_no",
-                "import_declaration_no",
-                "reason",
-                "status",
+                *APPLICATION_COLUMNS,
                 "created_by",
                 "created_at",
                 "updated_at",

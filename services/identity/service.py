@@ -188,9 +188,7 @@ class Identity:
             )
             await audit_success()
         actor = await self._actor(conn, user_id)
-        return c.Session(
-            token=token, actor=self.signer.sign(actor), idle_timeout_seconds=int(self.idle.total_seconds())
-        )
+        return c.Session(token=token, actor=self._signed(actor), idle_timeout_seconds=int(self.idle.total_seconds()))
 
     @staticmethod
     def _verify(password_hash: str, password: str) -> bool:
@@ -215,7 +213,7 @@ class Identity:
             raise Unauthenticated("登录已失效，请重新登录", code="SESSION_EXPIRED")
         return c.Session(
             token=cmd.token,
-            actor=self._signed(_actor(row)),
+            actor=self._signed(_actor_from(row)),
             idle_timeout_seconds=int(self.idle.total_seconds()),
             valid_for_seconds=float(row["valid_for"]),
         )
@@ -263,7 +261,7 @@ class Identity:
             f"SELECT {ACTOR_COLUMNS} FROM users u LEFT JOIN enterprises e ON e.id = u.enterprise_id WHERE u.id = $1",
             user_id,
         )
-        return _actor(row)
+        return _actor_from(row)
 
     @staticmethod
     async def _audit(conn: asyncpg.Connection, cmd: c.LoginCommand, user_id: Any, outcome: str) -> None:
@@ -283,7 +281,7 @@ class Identity:
 ACTOR_COLUMNS = "u.id, u.username, u.display_name, u.role, e.credit_code, e.name AS enterprise_name, e.customs_code"
 
 
-def _actor(row: asyncpg.Record) -> Actor:
+def _actor_from(row: asyncpg.Record) -> Actor:
     return Actor(
         user_id=str(row["id"]),
         username=row["username"],

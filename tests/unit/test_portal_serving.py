@@ -70,4 +70,6 @@ def test_without_a_build_the_root_says_not_found_instead_of_failing(tmp_path: Pa
 
 def test_the_portals_api_types_come_from_the_current_openapi_document() -> None:
     committed = json.loads((ROOT / "portal" / "openapi.json").read_text())
-    assert committed == openapi.document(), "portal/openapi.json is stale: run `make openapi` (and `make api-types` for the portal's types)"
+    assert committed == openapi.document(), (
+        "portal/openapi.json is stale: run `make openapi` (and `make api-types` for the portal's types)"
+    )

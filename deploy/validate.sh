@@ -69,7 +69,7 @@ trap 'rm -rf "$tmp"' EXIT
 split_render() {
   python3 - "$1" "$2" <<'PY'
 import sys, pathlib, yaml
-CR_GROUPS = {"postgresql.cnpg.io": "cnpg"}  # API group -> deploy/schemas/<dir>
+CR_GROUPS = {"postgresql.cnpg.io": "cnpg", "cert-manager.io": "cert-manager"}  # API group -> deploy/schemas/<dir>
 src, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
 (out / "cr").mkdir(parents=True, exist_ok=True)
 builtin = []

@@ -69,7 +69,7 @@ async def health() -> dict:
 
 def _connected(app: Litestar):
     async def check() -> bool:
-        return app.state.nc.is_connected
+        return getattr(app.state, "idempotency", None) is not None and app.state.nc.is_connected
 
     return check
 
@@ -131,12 +131,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         async def reconnected() -> None:  # an eviction may have been missed while disconnected
             app.state.sessions.clear()
 
-        app.state.nc = await bus.connect(settings.nats_url, "gateway", on_reconnect=reconnected)
+        app.state.nc = await bus.connect(
+            settings.nats_url, "gateway", on_reconnect=reconnected, ca_file=settings.nats_ca_file
+        )
         await app.state.sessions.listen(app.state.nc)
-        app.state.idempotency = await idempotency.open_bucket(app.state.nc.jetstream(), settings.topology)
-        # Metrics and probes for operators on their own port, never on the public one.
+        # Metrics and probes for operators on their own port, never on the public one; not ready until the
+        # JetStream topology it uses is provisioned.
+        app.state.idempotency = None
         probe = await probes.serve(settings.health_host, settings.health_port, _connected(app))
         try:
+            app.state.idempotency = await idempotency.open_bucket(app.state.nc.jetstream())
             yield
         finally:
             probe.close()

@@ -7,6 +7,7 @@ releases the key, so a corrected retry runs again; an unknown outcome keeps the 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import time
@@ -44,9 +45,14 @@ class InProgress(ServiceError):
     status, code, message = 409, "REQUEST_IN_PROGRESS", "相同的请求正在处理中，请稍后重试"
 
 
-async def open_bucket(js: JetStreamContext, topology: streams.Topology) -> KeyValue:
-    await streams.provision(js, topology)  # the bucket (and the stream) as declared, whoever starts first
-    return await js.key_value(streams.IDEMPOTENCY_BUCKET)
+async def open_bucket(js: JetStreamContext) -> KeyValue:
+    """The bucket, once the provisioner has made it (the gateway may not: shared/natsauth.py)."""
+    await streams.await_provisioned(js)
+    while True:
+        try:
+            return await js.key_value(streams.IDEMPOTENCY_BUCKET)
+        except nats.js.errors.BucketNotFoundError:
+            await asyncio.sleep(1)
 
 
 def idempotent(handler: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from shared import streams
-from shared.settings import PROFILES, Env, check_fixed_captcha
+from shared.settings import PROFILES, Env, check_fixed_captcha, nats_ca_file
 
 DEFAULT_CARD_AGENT_URL = "http://127.0.0.1:8765"
 
@@ -22,6 +21,7 @@ class Settings:
     allowed_origins: frozenset[str]
     log_level: str
     health_host: str = "0.0.0.0"
+    nats_ca_file: str | None = None  # NATS_CA_FILE, for a tls:// NATS_URL
     health_port: int = 8081
     portal_dir: str = str(Path(__file__).resolve().parent.parent / "portal" / "dist")
     # The card agent (卡介质客户端控件) the portal asks to sign on the user's own machine; allowed by the CSP.
@@ -29,7 +29,6 @@ class Settings:
     # How long a verified session is reused without asking identity (0: ask every time); ended sessions are
     # dropped at once by identity's event, so this bounds only a missed event.
     session_cache_seconds: float = 5.0
-    topology: streams.Topology = field(default_factory=streams.Topology)  # what it provisions (NATS_REPLICAS)
 
     @property
     def card_agent_origin(self) -> str:
@@ -43,6 +42,7 @@ class Settings:
         settings = cls(
             profile=profile,
             nats_url=env.str("NATS_URL"),
+            nats_ca_file=nats_ca_file(env),
             http_host=env.str("HTTP_HOST", "0.0.0.0"),
             http_port=env.int("HTTP_PORT", 8000),
             cookie_secure=env.bool("COOKIE_SECURE", profile == "production"),
@@ -55,7 +55,6 @@ class Settings:
             portal_dir=env.str("PORTAL_DIR", cls.portal_dir),
             card_agent_url=env.str("CARD_AGENT_URL", DEFAULT_CARD_AGENT_URL).rstrip("/"),
             session_cache_seconds=env.int("SESSION_CACHE_SECONDS", 5),
-            topology=streams.topology_from_env(env),
         )
         # The gateway never checks captchas itself, but refuses to front a stack configured to accept a fixed one.
         check_fixed_captcha(env, profile, env.optional("CAPTCHA_FIXED_CODE"))

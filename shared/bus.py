@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -17,7 +18,7 @@ from nats.micro import ServiceConfig, add_service
 from nats.micro.request import Request
 from nats.micro.service import EndpointConfig, Service
 
-from shared import logs, metrics
+from shared import logs, metrics, natsauth
 from shared.actor_token import ActorVerifier
 from shared.contracts.common import Contract, ErrorReply
 from shared.errors import InternalError, ServiceError, Unavailable
@@ -30,9 +31,18 @@ R = TypeVar("R")
 
 
 async def connect(
-    url: str, name: str, wait_seconds: float = 30.0, *, on_reconnect: Callable[[], Awaitable[None]] | None = None
+    url: str,
+    name: str,
+    wait_seconds: float = 30.0,
+    *,
+    on_reconnect: Callable[[], Awaitable[None]] | None = None,
+    ca_file: str | None = None,
 ) -> Client:
-    """Connect, retrying while the server comes up, then reconnecting forever (`on_reconnect` after each)."""
+    """Connect, retrying while the server comes up, then reconnecting forever (`on_reconnect` after each).
+    Replies arrive on the user's own inbox prefix (the only one its NATS permissions allow; shared/natsauth.py).
+    With `ca_file` (NATS_CA_FILE; a `tls://` URL) the server's certificate must chain to that CA."""
+    user = natsauth.user_of(url)
+    tls = ssl.create_default_context(cafile=ca_file) if ca_file else None
 
     async def on_error(exc: Exception) -> None:
         log.warning("nats error", extra={"fields": {"error": type(exc).__name__}})
@@ -48,6 +58,8 @@ async def connect(
                 max_reconnect_attempts=-1,
                 allow_reconnect=True,
                 error_cb=on_error,
+                inbox_prefix=natsauth.inbox_prefix(user) if user else "_INBOX",
+                **({"tls": tls} if tls else {}),
                 **({"reconnected_cb": on_reconnect} if on_reconnect else {}),
             )
         except (OSError, nats.errors.NoServersError, TimeoutError):

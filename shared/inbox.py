@@ -14,7 +14,7 @@ import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext
 
-from shared import logs, metrics, streams
+from shared import logs, metrics
 from shared.contracts.events import STREAM, SUBJECT_PREFIX, Event
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,6 @@ class Consumer:
         self._batch = batch
 
     async def run(self) -> None:
-        await streams.ensure_consumer(self._js, streams.consumer(self._durable, list(self._handlers)))
         sub = await self._js.pull_subscribe_bind(durable=self._durable, stream=STREAM)
         while True:
             try:

@@ -21,7 +21,7 @@ from shared.clock import Clock, FileClock, SystemClock
 from shared.contracts.audit import QUERY_SUBJECTS, AuditQuery
 from shared.inbox import Consumer, Handler
 from shared.outbox import OutboxRelay
-from shared.settings import PROFILES, Env
+from shared.settings import PROFILES, Env, nats_ca_file
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -75,6 +75,7 @@ async def _main(d: ServiceDefinition) -> None:
     env = Env()
     profile = env.choice("PROFILE", "dev", PROFILES)
     nats_url = env.str("NATS_URL")
+    ca_file = nats_ca_file(env)
     database_url = env.str("DATABASE_URL")
     health_host = env.str("HEALTH_HOST", "0.0.0.0")
     health_port = env.int("HEALTH_PORT", 8081)
@@ -87,7 +88,6 @@ async def _main(d: ServiceDefinition) -> None:
     level = env.str("LOG_LEVEL", "INFO")
     verify_key = env.str("ACTOR_VERIFY_KEY")
     clock_file = env.optional("CLOCK_FILE")
-    topology = streams.topology_from_env(env)
     env.require(
         not verify_key or actor_token.valid_public_key(verify_key),
         "ACTOR_VERIFY_KEY must be a base64 Ed25519 public key",
@@ -129,16 +129,20 @@ async def _main(d: ServiceDefinition) -> None:
     try:
         pool = await db.create_pool(database_url)
         await db.migrate(pool, d.migrations)
-        nc = await bus.connect(nats_url, d.name)
+        nc = await bus.connect(nats_url, d.name, ca_file=ca_file)
         js = nc.jetstream()
-        provisioned = await streams.provision(js, topology)
-        log.info("streams provisioned", extra={"fields": provisioned})
         clock = FileClock(clock_file) if clock_file else SystemClock()
         ctx = Context(name=d.name, profile=profile, pool=pool, nc=nc, js=js, settings=settings, clock=clock)
         if d.start:
             await d.start(ctx)
         if seed and d.seed:
             await d.seed(ctx)
+
+        handlers = d.consumers(ctx)
+        subjects = sorted(event.subject() for event in handlers)
+        if subjects != sorted(streams.CONSUMERS.get(d.name, ())):
+            raise RuntimeError(f"{d.name} handles {subjects}; shared/streams.py CONSUMERS must declare the same")
+        await streams.await_provisioned(js, d.name if handlers else None, subjects)
 
         endpoints = [
             *d.endpoints(ctx),
@@ -147,7 +151,6 @@ async def _main(d: ServiceDefinition) -> None:
         responder = bus.Responder(nc, d.name.replace("_", "-"), endpoints, actor_token.ActorVerifier(verify_key))
         await responder.start()
         tasks = [asyncio.create_task(OutboxRelay(pool, js).run(), name="outbox-relay")]
-        handlers = d.consumers(ctx)
         if handlers:
             tasks.append(asyncio.create_task(Consumer(js, pool, d.name, handlers).run(), name="consumer"))
         tasks += [asyncio.create_task(coro) for coro in d.background(ctx)]

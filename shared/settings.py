@@ -81,3 +81,10 @@ def check_fixed_captcha(env: Env, profile: str, fixed_code: str | None) -> None:
         not (fixed_code and profile == "production"),
         "CAPTCHA_FIXED_CODE must not be set in the production profile",
     )
+
+
+def nats_ca_file(env: Env) -> str | None:
+    """NATS_CA_FILE: the CA that signed the NATS servers' certificates, for a `tls://` NATS_URL (production)."""
+    path = env.optional("NATS_CA_FILE")
+    env.require(path is None or os.path.isfile(path), f"NATS_CA_FILE must be a readable file (got {path!r})")
+    return path

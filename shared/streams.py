@@ -1,10 +1,12 @@
-"""Streams as code: the JetStream topology (the EVENTS stream, the idempotency key-value store, the durable
-consumers) declared in one place and provisioned idempotently: created when missing, updated when the declared
+"""Streams as code: the JetStream topology (the EVENTS stream, the idempotency key-value store, every durable
+consumer) declared in one place and provisioned idempotently: created when missing, updated when the declared
 configuration differs (replicas included), left alone when it matches.
 
-Every process provisions at start-up before it reports ready (concurrent provisioning converges: each writes the
-same declaration). Operators can also run it alone, e.g. as a Job before a rollout:
-`NATS_URL=… NATS_REPLICAS=3 python -m shared.streams`.
+Provisioning runs as the NATS user `provisioner`, the only one besides `ops` allowed to create or change them:
+`NATS_URL=nats://provisioner:…@nats:4222 NATS_REPLICAS=3 python -m shared.streams` (a Job in Kubernetes, a
+one-shot service in compose; the local stack runs it before the services). The services and the gateway may not
+change the topology (shared/natsauth.py): at start-up they wait, not ready, until what they use exists
+(`await_provisioned`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import sys
 from dataclasses import dataclass
 
+import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext
 from nats.js.api import (
@@ -27,8 +30,10 @@ from nats.js.api import (
     StreamConfig,
 )
 
+from shared import natsauth
+from shared.contracts import events as ev
 from shared.contracts.events import STREAM, STREAM_MAX_AGE_SECONDS, SUBJECT_PREFIX
-from shared.settings import Env
+from shared.settings import Env, nats_ca_file
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +45,23 @@ EVENT_MAX_BYTES = 1024**2  # one event: far above any real one (a snapshot of th
 ACK_WAIT_SECONDS = 30
 MAX_ACK_PENDING = 1000
 NO_SUITABLE_PEERS = 10005  # JetStream's error code while a cluster has fewer peers than the replicas asked
+
+
+def _subjects(*events: type[ev.Event]) -> tuple[str, ...]:
+    return tuple(sorted(e.subject() for e in events))
+
+
+# Who reads what: each service's durable consumer (named after the service; its handlers must match, checked at
+# start-up) and each outside subscriber's (everything, read-only; shared/natsauth.py).
+CONSUMERS: dict[str, tuple[str, ...]] = {
+    "certificate_registry": _subjects(ev.CertificateIssued, ev.CertificateRevoked, ev.DeclarationLinkReported),
+    "coordination_request": _subjects(
+        ev.ReceiptAccepted, ev.ReceiptRejected, ev.CaseAccepted, ev.CaseReturned, ev.CaseConcluded
+    ),
+    "attachment": _subjects(ev.RequestDeleted),
+    "customs_desk": _subjects(ev.RequestSubmitted, ev.RequestStatusChanged, ev.DecisionRefused),
+    **{name: (SUBJECT_PREFIX + ">",) for name in natsauth.SUBSCRIBERS},
+}
 
 
 @dataclass(frozen=True)
@@ -164,16 +186,20 @@ async def _bucket(js: JetStreamContext, wanted: KeyValueConfig) -> str:
 
 
 async def provision(js: JetStreamContext, topology: Topology, *, wait_seconds: float = 60.0) -> dict[str, str]:
-    """Creates or updates the stream and the key-value store; what happened to each (created, current, updated …).
-    While a cluster is still forming (too few peers for the replicas asked) it waits, up to `wait_seconds`."""
+    """Creates or updates the stream, the key-value store and every declared consumer; what happened to each
+    (created, current, updated …). While a cluster is still forming (too few peers for the replicas asked) it
+    waits, up to `wait_seconds`."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
     while True:
         try:
-            return {
+            outcome = {
                 STREAM: await _stream(js, topology.events()),
                 IDEMPOTENCY_BUCKET: await _bucket(js, topology.idempotency()),
             }
+            for durable, subjects in CONSUMERS.items():
+                outcome[f"consumer {durable}"] = await ensure_consumer(js, consumer(durable, list(subjects)))
+            return outcome
         except nats.js.errors.BadRequestError as exc:
             if exc.err_code != NO_SUITABLE_PEERS or loop.time() > deadline:
                 raise
@@ -181,22 +207,74 @@ async def provision(js: JetStreamContext, topology: Topology, *, wait_seconds: f
             await asyncio.sleep(0.5)
 
 
-async def ensure_consumer(js: JetStreamContext, config: ConsumerConfig) -> None:
-    """Creates the durable, or updates it when it exists with an older configuration (a changed config is never
+_CONSUMER_FIELDS = ("filter_subjects", "ack_policy", "deliver_policy", "ack_wait", "max_ack_pending", "max_deliver")
+
+
+async def ensure_consumer(js: JetStreamContext, config: ConsumerConfig) -> str:
+    """Creates the durable, or updates it when it exists with another configuration (a changed config is never
     silently ignored)."""
+    assert config.durable_name is not None
     try:
-        await js.add_consumer(STREAM, config)
-    except nats.js.errors.BadRequestError:
-        await js.update_consumer(STREAM, config)
+        current = (await js.consumer_info(STREAM, config.durable_name)).config
+    except nats.js.errors.NotFoundError:
+        try:
+            await js.add_consumer(STREAM, config)
+            return "created"
+        except nats.js.errors.BadRequestError:  # created meanwhile
+            current = (await js.consumer_info(STREAM, config.durable_name)).config
+    current.filter_subjects = sorted(
+        current.filter_subjects or ([current.filter_subject] if current.filter_subject else [])
+    )
+    changed = _differs(config, current, _CONSUMER_FIELDS)
+    if not changed:
+        return "current"
+    await js.update_consumer(STREAM, config)
+    log.info("consumer updated", extra={"fields": {"durable": config.durable_name, "changed": ",".join(changed)}})
+    return "updated " + ",".join(changed)
+
+
+async def await_provisioned(
+    js: JetStreamContext, durable: str | None = None, subjects: list[str] | tuple[str, ...] = ()
+) -> None:
+    """Waits (without limit: the process is not ready meanwhile) until the EVENTS stream exists and, for a process
+    with a durable consumer, until that consumer exists and reads every subject in `subjects`."""
+    loop = asyncio.get_running_loop()
+    warn_at = loop.time() + 5
+    while True:
+        missing = await _missing(js, durable, set(subjects))
+        if missing is None:
+            return
+        if loop.time() >= warn_at:
+            log.warning(
+                "waiting for JetStream provisioning (python -m shared.streams as the provisioner user)",
+                extra={"fields": {"missing": missing}},
+            )
+            warn_at = loop.time() + 30
+        await asyncio.sleep(1)
+
+
+async def _missing(js: JetStreamContext, durable: str | None, subjects: set[str]) -> str | None:
+    try:
+        await js.stream_info(STREAM)
+        if durable is None:
+            return None
+        config = (await js.consumer_info(STREAM, durable)).config
+    except nats.js.errors.NotFoundError as exc:
+        return f"{STREAM} stream" if "stream" in (exc.description or "") else f"consumer {durable}"
+    except (TimeoutError, nats.errors.Error) as exc:  # e.g. a permissions violation leaves the request unanswered
+        return f"no answer from JetStream ({type(exc).__name__})"
+    reads = set(config.filter_subjects or ([config.filter_subject] if config.filter_subject else []))
+    lacking = sorted(subjects - reads)
+    return f"consumer {durable} without {', '.join(lacking)}" if lacking else None
 
 
 async def _main() -> int:
     from shared import bus
 
     env = Env()
-    url, topology = env.str("NATS_URL"), topology_from_env(env)
+    url, ca_file, topology = env.str("NATS_URL"), nats_ca_file(env), topology_from_env(env)
     env.done("provisioning")
-    nc = await bus.connect(url, "provisioning")
+    nc = await bus.connect(url, "provisioning", ca_file=ca_file)
     try:
         for name, outcome in (await provision(nc.jetstream(), topology)).items():
             print(f"{name}: {outcome}")

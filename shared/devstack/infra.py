@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from shared.devstack import natsauth
+from shared import natsauth
 
 SERVICE_DATABASES = ("identity", "certificate_registry", "coordination_request", "attachment", "customs_desk")
 BIN = Path(sys.executable).parent
@@ -101,7 +101,7 @@ def from_environment() -> Infra | None:
 
 
 def nats_users() -> dict[str, str]:
-    return {user: secrets.token_urlsafe(18) for user in (*natsauth.MATRIX, natsauth.OPS)}
+    return {user: secrets.token_urlsafe(18) for user in natsauth.USERS}
 
 
 def docker_answers() -> bool:

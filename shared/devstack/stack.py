@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared import actor_token
+from shared import actor_token, bus, streams
 from shared.devstack.infra import Infra, _spawn, _terminate, free_port, wait_for
 
 SERVICES = ("identity", "certificate_registry", "coordination_request", "attachment", "customs_desk")
@@ -97,6 +98,7 @@ def start(
         result.processes[name] = proc
         return proc
 
+    provision(infra)
     for name in SERVICES:
         port = free_port()
         result.health_ports[name] = port
@@ -135,6 +137,19 @@ def start(
     )
     _wait_process(result, "gateway", result.gateway_url + "/ready")
     return result
+
+
+def provision(infra: Infra) -> None:
+    """The JetStream topology, as the `provisioner` user (the services and the gateway may not create it)."""
+
+    async def run() -> None:
+        nc = await bus.connect(infra.nats_url_for("provisioner"), "provisioner")
+        try:
+            await streams.provision(nc.jetstream(), streams.Topology())
+        finally:
+            await nc.close()
+
+    asyncio.run(run())
 
 
 def _wait_process(result: Stack, name: str, url: str) -> None:

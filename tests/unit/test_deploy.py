@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import subprocess
@@ -22,38 +23,66 @@ def test_deploy_artefacts_validate() -> None:
 
 
 def test_every_nats_config_carries_the_same_permissions() -> None:
-    from shared.devstack import natsauth
+    from shared import natsauth
 
-    users = [*natsauth.MATRIX, natsauth.OPS]
-    compose = natsauth.render({u: f"dev-only-nats-{u.replace('_', '-')}" for u in users})
-    k8s = natsauth.render({u: f"$NATS_PASSWORD_{u.upper()}" for u in users})
-    assert compose in (ROOT / "deploy/compose/nats.conf").read_text()
-    assert k8s in (ROOT / "deploy/k8s/base/nats.conf").read_text()
+    wanted = natsauth.deploy_configs(lambda path: (ROOT / path).read_text())
+    for path, text in wanted.items():
+        assert (ROOT / path).read_text() == text, f"{path} is stale: run python -m shared.natsauth"
     compose_file = (ROOT / "docker-compose.yml").read_text()
-    for user in natsauth.MATRIX:  # each process connects as its own user
+    for user in (*natsauth.ROLES, "provisioner"):  # each process connects as its own user
+        if user in ("issuer", *natsauth.SUBSCRIBERS):
+            continue  # outside systems
         assert f"NATS_URL: nats://{user}:dev-only-nats-{user.replace('_', '-')}@nats:4222" in compose_file
 
 
-def test_the_nats_configs_parse() -> None:
+def test_every_nats_user_has_a_password_in_every_deployment() -> None:
+    from shared import natsauth
+
+    keys = {f"NATS_PASSWORD_{user.upper()}" for user in natsauth.USERS} | {"NATS_ROUTE_PASSWORD"}
+    (statefulset,) = [d for d in _yaml_docs("deploy/k8s/base/nats.yaml") if d["kind"] == "StatefulSet"]
+    container = statefulset["spec"]["template"]["spec"]["containers"][0]
+    assert {e["name"] for e in container["env"]} >= keys
+    dev = (ROOT / "deploy/k8s/overlays/dev/kustomization.yaml").read_text()
+    assert all(f"- {key}=" in dev for key in keys)
+    # Routes authenticate: the config asks for the route password, the command line gives it to every route.
+    assert "password: $NATS_ROUTE_PASSWORD" in (ROOT / "deploy/k8s/base/nats.conf").read_text()
+    routes = container["command"][container["command"].index("--routes") + 1].split(",")
+    assert len(routes) == statefulset["spec"]["replicas"]
+    assert all(r.startswith("nats://route:$(NATS_ROUTE_PASSWORD)@nats-") for r in routes)
+
+
+def test_the_nats_configs_parse(tmp_path: Path) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from shared import natsauth
+
     nats_server = str(Path(sys.executable).parent / "nats-server")
-    env = {**os.environ, "POD_NAME": "nats-0"}
-    env.update(
-        {
-            f"NATS_PASSWORD_{u}": "x"
-            for u in (
-                "IDENTITY",
-                "CERTIFICATE_REGISTRY",
-                "COORDINATION_REQUEST",
-                "ATTACHMENT",
-                "CUSTOMS_DESK",
-                "GATEWAY",
-                "OPS",
-            )
-        }
-    )
+    env = {**os.environ, "POD_NAME": "nats-0", "NATS_ROUTE_PASSWORD": "x"}
+    env.update({f"NATS_PASSWORD_{u.upper()}": "x" for u in natsauth.USERS})
     for conf in ("deploy/compose/nats.conf", "deploy/k8s/base/nats.conf"):
         result = subprocess.run([nats_server, "-c", conf, "-t"], cwd=ROOT, env=env, capture_output=True, text=True)
         assert result.returncode == 0 and "is valid" in result.stdout + result.stderr, result.stderr
+    # The production one reads its certificate files: a self-signed pair where cert-manager puts them.
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "nats")])
+    moment = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    cert = x509.CertificateBuilder(name, name, key.public_key(), 1, moment, moment + datetime.timedelta(days=1)).sign(
+        key, hashes.SHA256()
+    )
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    (tmp_path / "tls.crt").write_bytes(pem)
+    (tmp_path / "ca.crt").write_bytes(pem)
+    (tmp_path / "tls.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    production = (ROOT / natsauth.PRODUCTION_CONFIG).read_text().replace("/etc/nats-tls", str(tmp_path))
+    (tmp_path / "nats.conf").write_text(production)
+    result = subprocess.run(
+        [nats_server, "-c", str(tmp_path / "nats.conf"), "-t"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0 and "is valid" in result.stdout + result.stderr, result.stderr
 
 
 def _yaml_docs(path: str) -> list[dict]:

@@ -18,7 +18,7 @@ import nats
 import pytest
 from argon2 import PasswordHasher
 
-from shared import demo
+from shared import demo, natsauth
 from shared.contracts import identity
 from shared.devstack.stack import FIXED_CAPTCHA
 
@@ -156,7 +156,7 @@ def ask_for_captchas(stack, addresses: list[str]) -> list[tuple[bool, dict | Non
     """The captcha requests the gateway makes, each for a client address; (served, error reply or None)."""
 
     async def ask() -> list[tuple[bool, dict | None]]:
-        nc = await nats.connect(stack.infra.nats_url_for("gateway"))
+        nc = await nats.connect(stack.infra.nats_url_for("gateway"), inbox_prefix=natsauth.inbox_prefix("gateway"))
         try:
 
             async def one(address: str) -> tuple[bool, dict | None]:

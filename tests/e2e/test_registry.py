@@ -17,7 +17,7 @@ import msgspec
 import nats
 import pytest
 
-from shared import outbox
+from shared import bus, outbox
 from shared.contracts.events import CertificateIssued, CertificateRevoked, DeclarationLinkReported
 from tests.support import create, form, link, login, status_of, upload, wait_until
 
@@ -36,8 +36,10 @@ def fresh_number(prefix: str = "K26") -> str:
 
 
 def publish(stack, *events) -> None:
+    """As the issuing and declaration systems do: the NATS user `issuer`."""
+
     async def send() -> None:
-        nc = await nats.connect(stack.infra.nats_url)
+        nc = await bus.connect(stack.infra.nats_url_for("issuer"), "issuer")
         js = nc.jetstream()
         for event in events:
             await js.publish(event.subject(), msgspec.json.encode(event), headers={"Nats-Msg-Id": event.event_id})

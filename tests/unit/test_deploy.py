@@ -97,6 +97,8 @@ APP_MANIFESTS = ("identity", "certificate-registry", "coordination-request", "at
 def test_grace_periods_match_and_cover_the_shutdown() -> None:
     import re
 
+    from shared import tracing
+
     compose = re.search(r"stop_grace_period: (\d+)s", (ROOT / "docker-compose.yml").read_text())
     assert compose
     for name in APP_MANIFESTS:
@@ -105,8 +107,8 @@ def test_grace_periods_match_and_cover_the_shutdown() -> None:
         grace = pod["terminationGracePeriodSeconds"]
         pre_stop = pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"]
         assert pre_stop[0] == "sleep"
-        # preStop + 4 shutdown steps of at most 10 s each (shared/runtime.py _step)
-        assert grace >= int(pre_stop[1]) + 4 * 10, name
+        # preStop + 4 shutdown steps of at most 10 s each (shared/runtime.py _step) + the last traces' export
+        assert grace >= int(pre_stop[1]) + 4 * 10 + tracing.SHUTDOWN_SECONDS, name
         assert grace == int(compose.group(1)), name
 
 

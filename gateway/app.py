@@ -34,6 +34,9 @@ SECURITY_HEADERS = {
     b"x-frame-options": b"DENY",
 }
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+# Per-route metrics (litestar_requests_total, litestar_request_duration_seconds, …) labelled by the route template
+# (group_path), never the raw path: one series per route. Served on HEALTH_PORT only.
+PROMETHEUS = PrometheusConfig(app_name="gateway", group_path=True, exclude=["/health", "/ready"])
 
 
 def security_headers(app: ASGIApp) -> ASGIApp:
@@ -164,8 +167,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await app.state.nc.drain()
             tracing.shutdown()
 
-    # Per-route metrics labelled by the route template (group_path), never the raw path: one series per route.
-    prometheus = PrometheusConfig(app_name="gateway", group_path=True, exclude=["/health", "/ready"])
     tracing.setup(settings.tracing)
     # Swagger UI loads its scripts from a CDN: only outside production. The OpenAPI document itself is public.
     docs = [JsonRenderPlugin()] if settings.profile == "production" else [SwaggerRenderPlugin(), JsonRenderPlugin()]
@@ -183,7 +184,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *audit.routes,
             portal.portal,
         ],
-        middleware=[security_headers, prometheus.middleware],
+        middleware=[security_headers, PROMETHEUS.middleware],
         dependencies={"actor": Provide(deps.provide_actor)},
         lifespan=[lifespan],
         plugins=_tracing_plugins(),

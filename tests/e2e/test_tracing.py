@@ -41,10 +41,17 @@ def test_one_submit_is_one_trace_across_gateway_services_and_the_receipt(stack, 
     assert submitted.status_code == 200, submitted.text
     wait_until(status_of(demo, saved["id"]), lambda r: r["status"] == "PENDING")
 
-    def receipt_applied(spans: list[Span]) -> bool:
-        return any(s.service == "coordination-request" and s.name == RECEIPT for s in spans)
+    def complete(spans: list[Span]) -> bool:  # each process exports on its own schedule
+        seen = {(s.service, s.name) for s in spans}
+        return {
+            ("gateway", "POST /api/v1/coordination-requests/{request_id}/submit"),
+            ("certificate-registry", "svc.registry.submit.check"),
+            ("coordination-request", "svc.coordination.submit"),
+            ("customs-desk", SUBMITTED),
+            ("coordination-request", RECEIPT),
+        } <= seen
 
-    spans = _spans_until(otlp, trace_id, receipt_applied)
+    spans = _spans_until(otlp, trace_id, complete)
     by_id = {s.span_id: s for s in spans}
 
     # One tree: every span hangs from the caller's span or from another span of the same trace.

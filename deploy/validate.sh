@@ -6,7 +6,7 @@
 #   kubernetes-validate), and `kubectl` (>= 1.27, for `kubectl kustomize`) or a standalone
 #   `kustomize`.
 #
-# Custom resources (CloudNativePG) are unknown to kubernetes-validate: each render is split,
+# Custom resources (CloudNativePG, cert-manager, Prometheus Operator) are unknown to kubernetes-validate: each render is split,
 # built-in kinds go to kubernetes-validate, custom resources to check-jsonschema with the
 # schema deploy/schemas/<group short name>/<kind lowercased>.json (see deploy/schemas/README.md).
 # A custom resource without a schema there fails the validation.
@@ -69,7 +69,11 @@ trap 'rm -rf "$tmp"' EXIT
 split_render() {
   python3 - "$1" "$2" <<'PY'
 import sys, pathlib, yaml
-CR_GROUPS = {"postgresql.cnpg.io": "cnpg", "cert-manager.io": "cert-manager"}  # API group -> deploy/schemas/<dir>
+CR_GROUPS = {
+    "postgresql.cnpg.io": "cnpg",
+    "cert-manager.io": "cert-manager",
+    "monitoring.coreos.com": "monitoring",
+}  # API group -> deploy/schemas/<dir>
 src, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
 (out / "cr").mkdir(parents=True, exist_ok=True)
 builtin = []

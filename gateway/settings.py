@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from shared import tracing
 from shared.settings import PROFILES, Env, check_fixed_captcha, nats_ca_file
 
 DEFAULT_CARD_AGENT_URL = "http://127.0.0.1:8765"
@@ -29,6 +30,8 @@ class Settings:
     # How long a verified session is reused without asking identity (0: ask every time); ended sessions are
     # dropped at once by identity's event, so this bounds only a missed event.
     session_cache_seconds: float = 5.0
+    # OpenTelemetry (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, …): off without an endpoint.
+    tracing: tracing.Settings = field(default_factory=lambda: tracing.Settings(endpoint=None, service_name="gateway"))
 
     @property
     def card_agent_origin(self) -> str:
@@ -55,6 +58,7 @@ class Settings:
             portal_dir=env.str("PORTAL_DIR", cls.portal_dir),
             card_agent_url=env.str("CARD_AGENT_URL", DEFAULT_CARD_AGENT_URL).rstrip("/"),
             session_cache_seconds=env.int("SESSION_CACHE_SECONDS", 5),
+            tracing=tracing.settings_from_env(env, "gateway"),
         )
         # The gateway never checks captchas itself, but refuses to front a stack configured to accept a fixed one.
         check_fixed_captcha(env, profile, env.optional("CAPTCHA_FIXED_CODE"))

@@ -17,8 +17,9 @@ from nats.aio.client import Client
 from nats.micro import ServiceConfig, add_service
 from nats.micro.request import Request
 from nats.micro.service import EndpointConfig, Service
+from opentelemetry.trace import SpanKind
 
-from shared import logs, metrics, natsauth
+from shared import logs, metrics, natsauth, tracing
 from shared.actor_token import ActorVerifier
 from shared.contracts.common import Contract, ErrorReply
 from shared.errors import InternalError, ServiceError, Unavailable
@@ -127,7 +128,12 @@ class Responder:
         logs.request_id.set((req.headers or {}).get(logs.REQUEST_ID_HEADER))
         logs.client_address.set((req.headers or {}).get(logs.CLIENT_HEADER))
         outcome = "ok"
-        with metrics.REQUEST_SECONDS.labels(ep.subject).time():
+        with (
+            metrics.REQUEST_SECONDS.labels(ep.subject).time(),
+            tracing.span(
+                ep.subject, SpanKind.SERVER, parent=req.headers or {}, attributes=_span_attributes(ep.subject)
+            ) as span,
+        ):
             try:
                 payload = decoder.decode(req.data)
                 actor = getattr(payload, "actor", None)
@@ -143,6 +149,7 @@ class Responder:
                 await self._error(req, exc)
             except Exception:
                 outcome = "error"
+                tracing.failed(span)
                 log.exception("endpoint failed", extra={"fields": {"subject": ep.subject}})
                 await self._error(req, InternalError())
         metrics.REQUESTS.labels(ep.subject, outcome).inc()
@@ -153,6 +160,10 @@ class Responder:
             await req.respond_error(str(exc.status), exc.code, msgspec.json.encode(exc.to_reply()))
         except Exception:
             log.exception("could not send error reply")
+
+
+def _span_attributes(subject: str) -> dict[str, str]:
+    return {"messaging.system": "nats", "messaging.destination.name": subject}
 
 
 async def call(
@@ -166,11 +177,14 @@ async def call(
     client = logs.client_address.get()
     if client:
         headers[logs.CLIENT_HEADER] = client
-    try:
-        msg = await nc.request(subject, msgspec.json.encode(payload), timeout=timeout, headers=headers or None)
-    except (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError) as exc:
-        log.warning("service call failed", extra={"fields": {"subject": subject, "error": type(exc).__name__}})
-        raise Unavailable() from None
+    with tracing.span(subject, SpanKind.CLIENT, attributes=_span_attributes(subject)) as span:
+        tracing.inject(headers)  # the callee's server span continues this trace
+        try:
+            msg = await nc.request(subject, msgspec.json.encode(payload), timeout=timeout, headers=headers or None)
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError) as exc:
+            tracing.failed(span)
+            log.warning("service call failed", extra={"fields": {"subject": subject, "error": type(exc).__name__}})
+            raise Unavailable() from None
     if msg.headers and msg.headers.get(ERROR_CODE_HEADER):
         try:
             reply = msgspec.json.decode(msg.data, type=ErrorReply)

@@ -1,4 +1,4 @@
-"""A minimal HTTP endpoint for probes and scraping: /health, /ready and /metrics."""
+"""A minimal HTTP endpoint for probes and scraping: /health, /ready and /metrics (which first samples the gauges)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ from collections.abc import Awaitable, Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from shared import metrics
+
 log = logging.getLogger(__name__)
 
 ReadyCheck = Callable[[], Awaitable[bool]]
+Refresh = Callable[[], Awaitable[None]]
+REFRESH_TIMEOUT_SECONDS = 3.0
 
 
-async def serve(host: str, port: int, ready: ReadyCheck) -> asyncio.Server:
+async def serve(host: str, port: int, ready: ReadyCheck, refresh: Refresh | None = None) -> asyncio.Server:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request_line = await asyncio.wait_for(reader.readline(), 5)
@@ -29,6 +33,9 @@ async def serve(host: str, port: int, ready: ReadyCheck) -> asyncio.Server:
                 body = b'{"status":"ready"}' if ok else b'{"status":"not ready"}'
                 ctype = "application/json"
             elif path == "/metrics":
+                metrics.READY.set(1 if await _safe(ready) else 0)
+                if refresh is not None:
+                    await _refreshed(refresh)
                 status, body, ctype = 200, generate_latest(), CONTENT_TYPE_LATEST
             else:
                 status, body, ctype = 404, b'{"status":"not found"}', "application/json"
@@ -52,3 +59,12 @@ async def _safe(check: ReadyCheck) -> bool:
         return await asyncio.wait_for(check(), 3)
     except Exception:
         return False
+
+
+async def _refreshed(refresh: Refresh) -> None:
+    """Samples the gauges; when that fails (database or NATS away) the last values are served and readiness,
+    scraped beside them, tells why."""
+    try:
+        await asyncio.wait_for(refresh(), REFRESH_TIMEOUT_SECONDS)
+    except Exception as exc:
+        log.warning("metrics sampling failed", extra={"fields": {"error": type(exc).__name__}})

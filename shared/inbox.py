@@ -13,8 +13,9 @@ import msgspec
 import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext
+from opentelemetry.trace import SpanKind
 
-from shared import logs, metrics
+from shared import logs, metrics, tracing
 from shared.contracts.events import STREAM, SUBJECT_PREFIX, Event
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,12 @@ class Consumer:
         if entry is None:
             await msg.ack()
             return
-        decoder, handler = entry
+        # The event's trace (the transaction that wrote its outbox row) goes on in this consumer's span.
+        attributes = {"messaging.system": "nats", "messaging.destination.name": msg.subject}
+        with tracing.span(msg.subject, SpanKind.CONSUMER, parent=msg.headers or {}, attributes=attributes) as span:
+            await self._handle(msg, *entry, span)
+
+    async def _handle(self, msg: Any, decoder: msgspec.json.Decoder, handler: Handler, span: Any) -> None:
         name = msg.subject.removeprefix(SUBJECT_PREFIX)
         try:
             event = decoder.decode(msg.data)
@@ -166,6 +172,7 @@ class Consumer:
                     else:
                         await handler(conn, event)
         except Exception as exc:
+            tracing.failed(span)
             await self._failed(msg, name, event, exc)
             return
         await msg.ack()

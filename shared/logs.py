@@ -8,6 +8,7 @@ import logging
 import sys
 import traceback
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -15,6 +16,8 @@ request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request
 # The client's address, carried from the gateway through NATS headers like the request id (for the audit trail).
 CLIENT_HEADER = "X-Client-Address"
 client_address: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_address", default=None)
+# Set by shared.tracing when traces are on: the id of the current (sampled) trace, put into every log line.
+trace_id: Callable[[], str | None] | None = None
 
 
 def new_request_id() -> str:
@@ -37,6 +40,9 @@ class JsonFormatter(logging.Formatter):
         rid = request_id.get()
         if rid:
             entry["requestId"] = rid
+        tid = trace_id() if trace_id is not None else None
+        if tid:
+            entry["traceId"] = tid
         extra = getattr(record, "fields", None)
         if isinstance(extra, dict):
             entry.update(extra)

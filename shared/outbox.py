@@ -1,7 +1,8 @@
 """Transactional outbox: events are written with the state change, then relayed to JetStream.
 
 The relay publishes each row with `Nats-Msg-Id` = the row id, so a re-sent row is dropped by
-JetStream's duplicate window; it marks rows published only after JetStream acknowledged them.
+JetStream's duplicate window; it marks rows published only after JetStream acknowledged them. A row's
+headers carry the request id and the W3C trace context (`traceparent`) of the transaction that wrote it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import asyncpg
 import msgspec
 from nats.js import JetStreamContext
 
-from shared import logs, metrics
+from shared import logs, metrics, tracing
 from shared.contracts.events import STREAM_MAX_AGE_SECONDS, Event
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,9 @@ async def record(conn: asyncpg.Connection, *events: Event) -> None:
         return
     rid = logs.request_id.get()
     caused_by = {logs.REQUEST_ID_HEADER: rid} if rid else {}
+    # The trace of the transaction that writes the rows: the relay publishes it with them, so the consumers'
+    # spans continue the same trace however late the relay sends.
+    tracing.inject(caused_by)
     rows = [
         (
             uuid.UUID(e.event_id),

@@ -16,7 +16,7 @@ import uvloop
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from shared import actor_token, audit, bus, db, health, logs, streams
+from shared import actor_token, audit, bus, db, health, logs, metrics, streams, tracing
 from shared.clock import Clock, FileClock, SystemClock
 from shared.contracts.audit import QUERY_SUBJECTS, AuditQuery
 from shared.inbox import Consumer, Handler
@@ -88,6 +88,7 @@ async def _main(d: ServiceDefinition) -> None:
     level = env.str("LOG_LEVEL", "INFO")
     verify_key = env.str("ACTOR_VERIFY_KEY")
     clock_file = env.optional("CLOCK_FILE")
+    traces = tracing.settings_from_env(env, d.name.replace("_", "-"))
     env.require(
         not verify_key or actor_token.valid_public_key(verify_key),
         "ACTOR_VERIFY_KEY must be a base64 Ed25519 public key",
@@ -97,8 +98,14 @@ async def _main(d: ServiceDefinition) -> None:
     env.require(not clock_file or profile == "test", "CLOCK_FILE may only be set in the test profile")
     env.done(d.name)
     logs.setup(d.name, level)
+    tracing.setup(traces)
 
     ready = False
+    durable: str | None = None  # the service's JetStream consumer, once it has one
+
+    async def sample_metrics() -> None:
+        if ready:
+            await metrics.sample(ctx.pool, ctx.js, durable)
 
     async def is_ready() -> bool:
         if not ready or not ctx.nc.is_connected:
@@ -123,7 +130,7 @@ async def _main(d: ServiceDefinition) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
 
-    probe = await health.serve(health_host, health_port, is_ready)
+    probe = await health.serve(health_host, health_port, is_ready, sample_metrics)
     pool: asyncpg.Pool | None = None
     nc: Client | None = None
     try:
@@ -153,6 +160,7 @@ async def _main(d: ServiceDefinition) -> None:
         tasks = [asyncio.create_task(OutboxRelay(pool, js).run(), name="outbox-relay")]
         if handlers:
             tasks.append(asyncio.create_task(Consumer(js, pool, d.name, handlers).run(), name="consumer"))
+            durable = d.name
         tasks += [asyncio.create_task(coro) for coro in d.background(ctx)]
         tasks.append(asyncio.create_task(audit.purge_forever(pool, audit_retention_days), name="audit-purge"))
     except asyncio.CancelledError:
@@ -167,6 +175,7 @@ async def _main(d: ServiceDefinition) -> None:
             await _step("close nats", nc.close())
         if pool is not None:
             await _step("close database pool", pool.close())
+        tracing.shutdown()
         return
     starting = False
     ready = True
@@ -183,6 +192,7 @@ async def _main(d: ServiceDefinition) -> None:
     probe.close()
     await _step("close nats", nc.close())  # endpoints and consumers are already stopped
     await _step("close database pool", pool.close())
+    tracing.shutdown()
     log.info("service stopped")
     if crashed.done() and not crashed.cancelled() and crashed.result():
         raise SystemExit(1)

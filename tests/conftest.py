@@ -16,10 +16,19 @@ import pytest
 from shared.devstack import infra as infrastructure
 from shared.devstack import portal
 from shared.devstack import stack as services
+from tests.otlp import Receiver
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[services.Stack]:
+def otlp() -> Iterator[Receiver]:
+    """Where the test stack's processes send their traces (OTLP/HTTP, in this process)."""
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(scope="session")
+def stack(otlp: Receiver) -> Iterator[services.Stack]:
     portal.ensure_built()  # the gateway reads the built portal once, at start-up
     with ExitStack() as exits:
         work = Path(tempfile.mkdtemp(prefix="xianghui-test-"))
@@ -39,6 +48,14 @@ def stack() -> Iterator[services.Stack]:
         extra["SESSION_CACHE_SECONDS"] = "60"
         # The card agent's port is free at start-up, so a browser test can start the agent there (tests/browser).
         extra["CARD_AGENT_URL"] = f"http://127.0.0.1:{infrastructure.free_port()}"
+        # Tracing is on as in production, but only a request that arrives with a sampled `traceparent` is traced
+        # (parent-based sampler, ratio 0 for new traces): the other tests pay for unsampled spans only.
+        extra.update(
+            OTEL_EXPORTER_OTLP_ENDPOINT=otlp.endpoint,
+            OTEL_TRACES_SAMPLER="parentbased_traceidratio",
+            OTEL_TRACES_SAMPLER_ARG="0",
+            OTEL_BSP_SCHEDULE_DELAY="200",
+        )
         clamd = os.environ.get("CLAMD_ADDRESS") or infrastructure.start_clamd(exits, work / "data", work / "logs")
         if clamd:
             extra["CLAMD_ADDRESS"] = clamd

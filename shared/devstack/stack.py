@@ -107,6 +107,7 @@ def start(
             "DATABASE_URL": infra.database_url(name),
             "HEALTH_PORT": str(port),
             "NATS_URL": infra.nats_url_for(name),
+            "OTEL_SERVICE_NAME": name.replace("_", "-"),
         }
         if name in CLOCKED and result.clock_file:
             env["CLOCK_FILE"] = str(result.clock_file)
@@ -133,6 +134,7 @@ def start(
             "HTTP_PORT": str(http_port),
             "HEALTH_PORT": str(result.health_ports["gateway"]),
             "NATS_URL": infra.nats_url_for("gateway"),
+            "OTEL_SERVICE_NAME": "gateway",
         },
     )
     _wait_process(result, "gateway", result.gateway_url + "/ready")

@@ -97,6 +97,8 @@ APP_MANIFESTS = ("identity", "certificate-registry", "coordination-request", "at
 def test_grace_periods_match_and_cover_the_shutdown() -> None:
     import re
 
+    from shared import tracing
+
     compose = re.search(r"stop_grace_period: (\d+)s", (ROOT / "docker-compose.yml").read_text())
     assert compose
     for name in APP_MANIFESTS:
@@ -105,8 +107,8 @@ def test_grace_periods_match_and_cover_the_shutdown() -> None:
         grace = pod["terminationGracePeriodSeconds"]
         pre_stop = pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"]
         assert pre_stop[0] == "sleep"
-        # preStop + 4 shutdown steps of at most 10 s each (shared/runtime.py _step)
-        assert grace >= int(pre_stop[1]) + 4 * 10, name
+        # preStop + 4 shutdown steps of at most 10 s each (shared/runtime.py _step) + the last traces' export
+        assert grace >= int(pre_stop[1]) + 4 * 10 + tracing.SHUTDOWN_SECONDS, name
         assert grace == int(compose.group(1)), name
 
 
@@ -129,3 +131,86 @@ def test_connection_budget_adds_up() -> None:
     assert int(params["max_client_conn"]) >= total
     overhead = pooler["instances"] + 10 + 3  # auth_query per PgBouncer, operator/exporter, superuser reserved
     assert int(cluster["postgresql"]["parameters"]["max_connections"]) >= total + overhead
+
+
+# Series that other exporters provide: Prometheus itself, and prometheus-nats-exporter (base/nats-exporter.yaml,
+# -varz -routez -jsz=all; names as the exporter's default `gnatsd`/`jetstream` prefixes give them).
+EXTERNAL_METRICS = {
+    "up",
+    "gnatsd_varz_connections",
+    "gnatsd_varz_in_msgs",
+    "gnatsd_varz_out_msgs",
+    "gnatsd_varz_slow_consumers",
+}
+PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset"}
+
+
+def _metric_names(expr: str) -> set[str]:
+    """The series an expression reads: identifiers left once strings, label matchers, ranges, grouping clauses,
+    function calls, keywords and numbers are taken out."""
+    import re
+
+    expr = re.sub(r'"[^"]*"', "", expr)
+    expr = re.sub(r"\{[^}]*\}", " ", expr)
+    expr = re.sub(r"\[[^\]]*\]", " ", expr)
+    expr = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", expr)
+    expr = re.sub(r"\b[a-z_]+\s*\(", "(", expr)  # function names
+    expr = re.sub(r"\boffset\s+\w+", " ", expr)
+    names = set(re.findall(r"[A-Za-z_:][A-Za-z0-9_:]*", expr)) - PROMQL_WORDS
+    return {n for n in names if not re.fullmatch(r"\d+[smhdwy]?|e\d*", n)}
+
+
+def _exported_metrics() -> set[str]:
+    """Every series name the services and the gateway export, as Prometheus sees them (with _total, _bucket, …)."""
+    from litestar import Litestar, get
+    from litestar.testing import TestClient
+    from prometheus_client import REGISTRY
+
+    import shared.metrics  # noqa: F401  (registers the services' metrics)
+    from gateway.app import PROMETHEUS
+
+    @get("/probe")
+    async def probe() -> str:
+        return "ok"
+
+    with TestClient(Litestar([probe], middleware=[PROMETHEUS.middleware])) as client:
+        client.get("/probe")  # the gateway's metrics exist once a request has been measured
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
+    return {family.name + suffix for family in REGISTRY.collect() for suffix in suffixes.get(family.type, ("",))}
+
+
+def _monitoring_expressions() -> list[str]:
+    import json
+
+    rules = _yaml_docs("deploy/k8s/components/monitoring/prometheusrule.yaml")[0]
+    exprs = [r["expr"] for group in rules["spec"]["groups"] for r in group["rules"]]
+    dashboard = json.loads((ROOT / "deploy/k8s/components/monitoring/dashboards/xianghui.json").read_text())
+    exprs += [t["expr"] for panel in dashboard["panels"] for t in panel.get("targets", [])]
+    return exprs
+
+
+def test_every_metric_alerts_and_dashboards_use_is_exported() -> None:
+    exported = _exported_metrics() | EXTERNAL_METRICS
+    expressions = _monitoring_expressions()
+    used = set().union(*map(_metric_names, expressions))
+    assert used - exported == set(), "series nothing exports"
+    # The gauges this change exists for are all watched somewhere.
+    for name in (
+        "outbox_oldest_unpublished_age_seconds",
+        "outbox_backlog_events",
+        "dead_letter_events",
+        "events_consumer_pending_messages",
+        "events_consumer_ack_pending_messages",
+        "service_ready",
+        "litestar_request_duration_seconds_bucket",
+    ):
+        assert name in used, name
+
+
+def test_the_metric_name_extraction_sees_what_an_expression_reads() -> None:
+    expr = 'sum by (le, path) (rate(litestar_request_duration_seconds_bucket{job="x", path=~"/a"}[5m])) > 0.5'
+    assert _metric_names(expr) == {"litestar_request_duration_seconds_bucket"}
+    assert _metric_names("count by (s) (up offset 1h) unless max(dead_letter_events) == 1") == {
+        "up",
+        "dead_letter_events",
+    }

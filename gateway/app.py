@@ -15,7 +15,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import access, deps, errors, idempotency, portal, sessions
+from gateway import access, deps, errors, portal, sessions
 from gateway.routes import account, audit, auth, card, customs, reference, requests
 from gateway.settings import Settings
 from shared import bus, logs
@@ -133,7 +133,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
         app.state.nc = await bus.connect(settings.nats_url, "gateway", on_reconnect=reconnected)
         await app.state.sessions.listen(app.state.nc)
-        app.state.idempotency = await idempotency.open_bucket(app.state.nc.jetstream(), settings.topology)
         # Metrics and probes for operators on their own port, never on the public one.
         probe = await probes.serve(settings.health_host, settings.health_port, _connected(app))
         try:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from shared import streams
 from shared.settings import PROFILES, Env, check_fixed_captcha
 
 DEFAULT_CARD_AGENT_URL = "http://127.0.0.1:8765"
@@ -29,7 +28,6 @@ class Settings:
     # How long a verified session is reused without asking identity (0: ask every time); ended sessions are
     # dropped at once by identity's event, so this bounds only a missed event.
     session_cache_seconds: float = 5.0
-    topology: streams.Topology = field(default_factory=streams.Topology)  # what it provisions (NATS_REPLICAS)
 
     @property
     def card_agent_origin(self) -> str:
@@ -55,7 +53,6 @@ class Settings:
             portal_dir=env.str("PORTAL_DIR", cls.portal_dir),
             card_agent_url=env.str("CARD_AGENT_URL", DEFAULT_CARD_AGENT_URL).rstrip("/"),
             session_cache_seconds=env.int("SESSION_CACHE_SECONDS", 5),
-            topology=streams.topology_from_env(env),
         )
         # The gateway never checks captchas itself, but refuses to front a stack configured to accept a fixed one.
         check_fixed_captcha(env, profile, env.optional("CAPTCHA_FIXED_CODE"))

@@ -137,7 +137,7 @@ async def update_request(request: Request, actor: NamedDependency[Actor], reques
 @idempotent
 async def delete_request(
     request: Request, actor: NamedDependency[Actor], request_id: FromPath[str], version: FromQuery[int | None] = None
-) -> Response:
+) -> Response[dict]:
     await call(
         request,
         coordination.DELETE,
@@ -301,9 +301,10 @@ async def download_attachment(
     summary="Delete an attachment (editable only)",
     status_code=200,
 )
+@idempotent
 async def delete_attachment(
     request: Request, actor: NamedDependency[Actor], request_id: FromPath[str], attachment_id: FromPath[str]
-) -> dict:
+) -> Response[dict]:
     await call(
         request,
         attachment.DELETE,
@@ -311,10 +312,11 @@ async def delete_attachment(
             actor=actor,
             request_id=request_id,
             attachment_id=attachment_id,
+            idempotency=await idempotency.key(request),
         ),
         attachment.AttachmentInfo,
     )
-    return {"message": "删除成功"}
+    return Response({"message": "删除成功"}, status_code=200)
 
 
 routes = [

@@ -360,10 +360,17 @@ class Attachments:
     async def delete(self, ref: c.AttachmentRef) -> c.AttachmentInfo:
         if ref.actor.role != "ENTERPRISE":
             raise Forbidden("仅企业用户可以删除附件")
+        if ref.idempotency is not None:
+            async with self.pool.acquire() as conn:
+                if done := await idempotency.Keys(conn).recorded(ref.actor, ref.idempotency, c.AttachmentInfo):
+                    return done
         request = await self._request(ref.actor, ref.request_id)
         if not request.editable:
             raise InvalidState("当前状态不允许删除附件")
         async with self.pool.acquire() as conn, conn.transaction():
+            keys = idempotency.Keys(conn)
+            if done := await keys.claim(ref.actor, ref.idempotency, c.AttachmentInfo):
+                return done
             await self._lock(conn, uuid.UUID(request.id))
             row = await conn.fetchrow(
                 f"UPDATE attachments SET deleted_at = now() WHERE id = $1 AND request_id = $2 AND credit_code = $3"
@@ -391,6 +398,7 @@ class Attachments:
                 ),
             )
             await self._confirm_change(conn, ref.actor, uuid.UUID(request.id))
+            await keys.complete(ref.actor, ref.idempotency, _info(row))
         # After the commit: a failure here leaves an orphan object for the sweeper, never a row without bytes.
         await self.storage.remove_quietly(row["s3_key"])
         return _info(row)

@@ -51,6 +51,7 @@ class AttachmentRef(Contract):
     actor: Actor
     request_id: str
     attachment_id: str
+    idempotency: IdempotencyKey | None = None  # for a delete
 
 
 class AttachmentContent(Contract):

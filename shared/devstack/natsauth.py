@@ -19,7 +19,7 @@ MATRIX: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "attachment": (("events.attachment.>", "svc.coordination.>"), ("svc.attachment.>",)),
     "customs_desk": (("events.customs.>", "svc.registry.>"), ("svc.customs.>",)),
     # The gateway hears identity's events directly (core NATS): they evict its cache of verified sessions.
-    "gateway": (("svc.>", "$KV.idempotency.>"), ("events.identity.>",)),
+    "gateway": (("svc.>",), ("events.identity.>",)),
 }
 OPS = "ops"  # unrestricted
 

@@ -179,6 +179,10 @@ def test_every_step_of_an_application_retried_gets_its_first_response(
     file_key = keyed()
     stored = upload_keyed(demo, draft["id"], file_key)
     assert stored.status_code == 201 and replays(stored, upload_keyed(demo, draft["id"], file_key))
+    spare = upload(demo, draft["id"]).json()["attachment"]
+    remove, remove_key = f"{path}/attachments/{spare['id']}", keyed()
+    removed = demo.delete(remove, headers=remove_key)
+    assert removed.status_code == 200 and replays(removed, demo.delete(remove, headers=remove_key))
 
     submit_key = keyed()
     submitted = demo.post(f"{path}/submit", headers=submit_key)

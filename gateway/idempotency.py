@@ -52,14 +52,14 @@ def idempotent(handler: Callable[..., Awaitable[Response]]) -> Callable[..., Awa
     return once
 
 
-async def key(request: Request, *, content: bytes | None = None) -> IdempotencyKey | None:
+async def key(request: Request, *asked: bytes) -> IdempotencyKey | None:
     """The request's Idempotency-Key for the service call that makes its effect, bound to what the request asks:
-    its query and body, or `content` (an upload's name and bytes: its multipart framing differs at every try)."""
+    its query and body, or its query and `asked` (an upload's file name and bytes: its multipart framing differs
+    at every try)."""
     digest = getattr(request.state, "idempotency_key", None)
     if digest is None:
         return None
-    asked = content if content is not None else await request.body()
-    fingerprint = _digest(request.url.query, asked)
+    fingerprint = _digest(request.url.query, *(asked or (await request.body(),)))
     return IdempotencyKey(key=digest, fingerprint=fingerprint)
 
 

@@ -243,7 +243,7 @@ async def withdraw_request(request: Request, actor: NamedDependency[Actor], requ
 async def upload_attachment(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
     upload = await read_file(request)
     # Bound to the file's name and bytes, not to the multipart body: its boundary differs at every try.
-    key = await idempotency.key(request, content=upload.filename.encode() + b"\0" + upload.content)
+    key = await idempotency.key(request, upload.filename.encode(), upload.content)
     info = await call(
         request,
         attachment.UPLOAD,

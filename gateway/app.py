@@ -16,7 +16,7 @@ from litestar.plugins import PluginProtocol
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import access, deps, errors, idempotency, portal, sessions
+from gateway import access, deps, errors, portal, sessions
 from gateway.routes import account, audit, auth, card, customs, reference, requests
 from gateway.settings import Settings
 from shared import bus, logs, tracing
@@ -73,7 +73,7 @@ async def health() -> dict:
 
 def _connected(app: Litestar):
     async def check() -> bool:
-        return getattr(app.state, "idempotency", None) is not None and app.state.nc.is_connected
+        return app.state.nc.is_connected
 
     return check
 
@@ -155,12 +155,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             settings.nats_url, "gateway", on_reconnect=reconnected, ca_file=settings.nats_ca_file
         )
         await app.state.sessions.listen(app.state.nc)
-        # Metrics and probes for operators on their own port, never on the public one; not ready until the
-        # JetStream topology it uses is provisioned.
-        app.state.idempotency = None
+        # Metrics and probes for operators on their own port, never on the public one.
         probe = await probes.serve(settings.health_host, settings.health_port, _connected(app))
         try:
-            app.state.idempotency = await idempotency.open_bucket(app.state.nc.jetstream())
             yield
         finally:
             probe.close()

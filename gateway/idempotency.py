@@ -1,117 +1,84 @@
-"""Idempotency-Key for mutating POSTs: a retried request returns the first one's response, never runs twice.
+"""Idempotency-Key on mutating routes: the gateway names the operation and what the request asks; the service that
+makes the effect records the key in the effect's own transaction (shared/idempotency.py), so a retry, even of a
+request that timed out, gets the first response back (`Idempotent-Replayed: true`) and never a second effect.
 
-Records live in a NATS JetStream key-value bucket shared by every gateway replica. A key is claimed
-atomically (`create`) before the work runs; a successful response is stored for 24 hours. A refusal
-releases the key, so a corrected retry runs again; an unknown outcome keeps the claim until it is abandoned.
+Nothing is kept here: a 503 or a gateway that died leaves no claim behind, and the retry simply asks again.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
-import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
-import msgspec
-import nats.js.errors
 from litestar import Request, Response
-from nats.js import JetStreamContext
-from nats.js.kv import KeyValue
 
-from shared import streams
+from gateway.deps import call
+from shared import idempotency
 from shared.contracts.common import Actor, FieldError
-from shared.errors import ServiceError, ValidationFailed
+from shared.contracts.idempotency import REPLAY_SUBJECTS, IdempotencyKey, ReplayQuery
+from shared.errors import NotFound, ValidationFailed
 
 HEADER = "idempotency-key"
-# A claim older than this is taken to be from a gateway that died mid-request.
-ABANDONED_AFTER_SECONDS = 120
-
-
-class Record(msgspec.Struct):
-    state: str  # "pending" | "done"
-    fingerprint: str
-    started: float
-    status: int = 0
-    body: bytes = b""
-
-
-class KeyReused(ServiceError):
-    status, code, message = 422, "IDEMPOTENCY_KEY_REUSED", "该幂等键已用于内容不同的请求"
-
-
-class InProgress(ServiceError):
-    status, code, message = 409, "REQUEST_IN_PROGRESS", "相同的请求正在处理中，请稍后重试"
-
-
-async def open_bucket(js: JetStreamContext) -> KeyValue:
-    """The bucket, once the provisioner has made it (the gateway may not: shared/natsauth.py)."""
-    await streams.await_provisioned(js)
-    while True:
-        try:
-            return await js.key_value(streams.IDEMPOTENCY_BUCKET)
-        except nats.js.errors.BucketNotFoundError:
-            await asyncio.sleep(1)
+R = TypeVar("R")
 
 
 def idempotent(handler: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
-    """Decorates a mutating route handler (which takes `request` and `actor`): with an Idempotency-Key, it runs
-    at most once per key and user, and a retry gets the first response."""
+    """Decorates a mutating route handler (which takes `request` and passes `await key(request)` to the service
+    call that makes its effect): the response of a replayed effect is marked Idempotent-Replayed."""
 
     @functools.wraps(handler)
     async def once(*args: Any, **kwargs: Any) -> Response:
-        return await _once(kwargs["request"], kwargs["actor"], lambda: handler(*args, **kwargs))
+        request: Request = kwargs["request"]
+        raw_key = request.headers.get(HEADER)
+        if raw_key is not None:
+            if not 1 <= len(raw_key) <= 255 or not raw_key.isascii() or not raw_key.isprintable():
+                raise ValidationFailed(
+                    "Idempotency-Key 格式有误",
+                    fields=[FieldError(field="Idempotency-Key", message="应为1至255个可打印ASCII字符")],
+                )
+            # The operation the key names; the service scopes it by the acting user.
+            request.state.idempotency_key = _digest(request.method, request.url.path, raw_key)
+        replayed = idempotency.replayed.set(False)
+        try:
+            response = await handler(*args, **kwargs)
+            if idempotency.replayed.get():
+                response.headers[idempotency.REPLAYED_HEADER] = "true"
+        finally:
+            idempotency.replayed.reset(replayed)
+        return response
 
     return once
 
 
-async def _once(request: Request, actor: Actor, work: Callable[[], Awaitable[Response]]) -> Response:
-    raw_key = request.headers.get(HEADER)
-    if raw_key is None:
-        return await work()
-    if not 1 <= len(raw_key) <= 255 or not raw_key.isascii() or not raw_key.isprintable():
-        raise ValidationFailed(
-            "Idempotency-Key 格式有误",
-            fields=[FieldError(field="Idempotency-Key", message="应为1至255个可打印ASCII字符")],
-        )
-    kv: KeyValue = request.app.state.idempotency
-    scope = f"{actor.user_id}\n{request.method}\n{request.url.path}\n{raw_key}"
-    key = hashlib.sha256(scope.encode()).hexdigest()
-    fingerprint = hashlib.sha256(await request.body()).hexdigest()
-    claim = msgspec.msgpack.encode(Record(state="pending", fingerprint=fingerprint, started=time.time()))
+async def key(request: Request, *asked: bytes) -> IdempotencyKey | None:
+    """The request's Idempotency-Key for the service call that makes its effect, bound to what the request asks:
+    its query and body, or its query and `asked` (an upload's file name and bytes: its multipart framing differs
+    at every try)."""
+    digest = getattr(request.state, "idempotency_key", None)
+    if digest is None:
+        return None
+    fingerprint = _digest(request.url.query, *(asked or (await request.body(),)))
+    return IdempotencyKey(key=digest, fingerprint=fingerprint)
+
+
+async def recorded(
+    request: Request, service: str, actor: Actor, key: IdempotencyKey | None, reply_type: type[R]
+) -> R | None:
+    """The reply `service` recorded for the key's first try, if it made its effect: for a route whose own checks
+    before the effect would refuse the retry (a submit already submitted)."""
+    if key is None:
+        return None
     try:
-        await kv.create(key, claim)
-    except nats.js.errors.KeyWrongLastSequenceError:
-        entry = await kv.get(key)
-        previous = msgspec.msgpack.decode(entry.value, type=Record)
-        if previous.fingerprint != fingerprint:
-            raise KeyReused() from None
-        if previous.state == "done":
-            return Response(
-                previous.body,
-                status_code=previous.status,
-                media_type="application/json",
-                headers={"Idempotent-Replayed": "true"},
-            )
-        if time.time() - previous.started < ABANDONED_AFTER_SECONDS:
-            raise InProgress() from None
-        try:
-            await kv.update(key, claim, last=entry.revision)
-        except nats.js.errors.KeyWrongLastSequenceError:
-            raise InProgress() from None
-    try:
-        response = await work()
-    except ServiceError as exc:
-        if exc.status < 500:
-            await kv.delete(key)  # refused: nothing happened, a corrected retry may run
-        # else the outcome is unknown (e.g. a timeout while the service went on): the claim stays, so a retry
-        # is told the request is in progress until the claim is abandoned, instead of running it twice.
-        raise
-    if response.status_code >= 300:
-        await kv.delete(key)
-        return response
-    body = msgspec.json.encode(response.content)
-    done = Record(state="done", fingerprint=fingerprint, started=time.time(), status=response.status_code, body=body)
-    await kv.put(key, msgspec.msgpack.encode(done))
-    return response
+        return await call(request, REPLAY_SUBJECTS[service], ReplayQuery(actor=actor, idempotency=key), reply_type)
+    except NotFound:  # no first try made the effect
+        return None
+
+
+def _digest(*parts: str | bytes) -> str:
+    sha = hashlib.sha256()
+    for part in parts:
+        sha.update(part.encode() if isinstance(part, str) else part)
+        sha.update(b"\0")
+    return sha.hexdigest()

@@ -19,7 +19,7 @@ from nats.micro.request import Request
 from nats.micro.service import EndpointConfig, Service
 from opentelemetry.trace import SpanKind
 
-from shared import logs, metrics, natsauth, tracing
+from shared import idempotency, logs, metrics, natsauth, tracing
 from shared.actor_token import ActorVerifier
 from shared.contracts.common import Contract, ErrorReply
 from shared.errors import InternalError, ServiceError, Unavailable
@@ -127,6 +127,7 @@ class Responder:
     async def _handle(self, ep: Endpoint, decoder: msgspec.json.Decoder, req: Request) -> None:
         logs.request_id.set((req.headers or {}).get(logs.REQUEST_ID_HEADER))
         logs.client_address.set((req.headers or {}).get(logs.CLIENT_HEADER))
+        idempotency.replayed.set(False)
         outcome = "ok"
         with (
             metrics.REQUEST_SECONDS.labels(ep.subject).time(),
@@ -140,7 +141,8 @@ class Responder:
                 if actor is not None and self._verifier is not None:
                     self._verifier.verify(actor)  # the tenant in a request is trusted only if identity signed it
                 result = await ep.handler(payload)
-                await req.respond(msgspec.json.encode(result))
+                replayed = {idempotency.REPLAYED_HEADER: "true"} if idempotency.replayed.get() else None
+                await req.respond(msgspec.json.encode(result), headers=replayed)
             except (msgspec.ValidationError, msgspec.DecodeError):
                 outcome = "bad_request"
                 await self._error(req, ServiceError("请求格式有误", code="BAD_REQUEST", status=400))
@@ -191,4 +193,6 @@ async def call(
         except msgspec.MsgspecError:
             raise InternalError() from None
         raise ServiceError.from_reply(reply)
+    if msg.headers and msg.headers.get(idempotency.REPLAYED_HEADER):
+        idempotency.replayed.set(True)  # the first try's reply: the caller says so to its own caller
     return msgspec.json.decode(msg.data, type=reply_type)

@@ -5,8 +5,8 @@ deploy/compose/nats.conf and deploy/k8s/base/nats.conf (a test keeps them in ste
 - A service answers only its own requests, publishes only its own context's events and uses JetStream only
   through its own durable consumer (read its state, fetch, acknowledge): it cannot create, change or delete a
   stream or a consumer.
-- `gateway` calls the services, keeps its Idempotency-Key records and hears identity's events.
-- `provisioner` creates and updates the stream, the key-value store and the durable consumers
+- `gateway` calls the services and hears identity's events; it uses no JetStream.
+- `provisioner` creates and updates the stream and the durable consumers
   (`python -m shared.streams`, a Job in Kubernetes); nothing else.
 - `issuer`: the certificate-issuing and export-declaration systems; may publish only their events.
 - `subscriber`: another customs system reading our events through its own durable, read-only.
@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from shared.contracts.events import STREAM
 
 API = "$JS.API"
-IDEMPOTENCY_STREAM = "KV_idempotency"  # the key-value store `idempotency` (shared.streams.IDEMPOTENCY_BUCKET)
 
 # Outside systems reading events: each gets a durable consumer of its own name (provisioned; shared.streams).
 SUBSCRIBERS = ("subscriber",)
@@ -59,23 +58,12 @@ ROLES: dict[str, Role] = {
     "customs_desk": _service("customs", "customs", ("svc.registry.>",), durable="customs_desk"),
     # The gateway hears identity's events directly (core NATS): they evict its cache of verified sessions.
     "gateway": Role(
-        publish=(
-            "svc.>",
-            f"{API}.STREAM.INFO.{STREAM}",
-            "$KV.idempotency.>",
-            f"{API}.STREAM.INFO.{IDEMPOTENCY_STREAM}",
-            f"{API}.DIRECT.GET.{IDEMPOTENCY_STREAM}.>",
-            f"{API}.STREAM.MSG.GET.{IDEMPOTENCY_STREAM}",
-        ),
+        publish=("svc.>",),
         subscribe=("events.identity.>",),
     ),
     "provisioner": Role(
         publish=(
-            *(
-                f"{API}.STREAM.{verb}.{name}"
-                for name in (STREAM, IDEMPOTENCY_STREAM)
-                for verb in ("INFO", "CREATE", "UPDATE")
-            ),
+            *(f"{API}.STREAM.{verb}.{STREAM}" for verb in ("INFO", "CREATE", "UPDATE")),
             f"{API}.CONSUMER.CREATE.{STREAM}.>",
             f"{API}.CONSUMER.DURABLE.CREATE.{STREAM}.>",
             f"{API}.CONSUMER.INFO.{STREAM}.>",

@@ -16,9 +16,10 @@ import uvloop
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from shared import actor_token, audit, bus, db, health, logs, metrics, streams, tracing
+from shared import actor_token, audit, bus, db, health, idempotency, logs, metrics, streams, tracing
 from shared.clock import Clock, FileClock, SystemClock
 from shared.contracts.audit import QUERY_SUBJECTS, AuditQuery
+from shared.contracts.idempotency import REPLAY_SUBJECTS, ReplayQuery
 from shared.inbox import Consumer, Handler
 from shared.outbox import OutboxRelay
 from shared.settings import PROFILES, Env, nats_ca_file
@@ -154,6 +155,7 @@ async def _main(d: ServiceDefinition) -> None:
         endpoints = [
             *d.endpoints(ctx),
             bus.Endpoint(QUERY_SUBJECTS[d.name], AuditQuery, audit.query_handler(d.name, pool)),
+            bus.Endpoint(REPLAY_SUBJECTS[d.name], ReplayQuery, idempotency.replay_handler(pool)),
         ]
         responder = bus.Responder(nc, d.name.replace("_", "-"), endpoints, actor_token.ActorVerifier(verify_key))
         await responder.start()
@@ -163,6 +165,7 @@ async def _main(d: ServiceDefinition) -> None:
             durable = d.name
         tasks += [asyncio.create_task(coro) for coro in d.background(ctx)]
         tasks.append(asyncio.create_task(audit.purge_forever(pool, audit_retention_days), name="audit-purge"))
+        tasks.append(asyncio.create_task(idempotency.purge_forever(pool), name="idempotency-purge"))
     except asyncio.CancelledError:
         if not stop.is_set():
             raise

@@ -1,5 +1,5 @@
-"""Streams as code: the JetStream topology (the EVENTS stream, the idempotency key-value store, every durable
-consumer) declared in one place and provisioned idempotently: created when missing, updated when the declared
+"""Streams as code: the JetStream topology (the EVENTS stream and every durable consumer) declared in one
+place and provisioned idempotently: created when missing, updated when the declared
 configuration differs (replicas included), left alone when it matches.
 
 Provisioning runs as the NATS user `provisioner`, the only one besides `ops` allowed to create or change them:
@@ -24,7 +24,6 @@ from nats.js.api import (
     ConsumerConfig,
     DeliverPolicy,
     DiscardPolicy,
-    KeyValueConfig,
     RetentionPolicy,
     StorageType,
     StreamConfig,
@@ -37,8 +36,6 @@ from shared.settings import Env, nats_ca_file
 
 log = logging.getLogger(__name__)
 
-IDEMPOTENCY_BUCKET = "idempotency"
-IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 DUPLICATE_WINDOW_SECONDS = 600  # a relay re-sending a row within this window is dropped by its Nats-Msg-Id
 EVENTS_MAX_BYTES = 20 * 1024**3  # the stream's disk budget; the oldest events go first beyond it (and at max age)
 EVENT_MAX_BYTES = 1024**2  # one event: far above any real one (a snapshot of the form is a few KB)
@@ -85,16 +82,6 @@ class Topology:
             discard=DiscardPolicy.OLD,
             deny_delete=True,  # events are history: no single message is deleted, none is purged by accident
             deny_purge=True,
-        )
-
-    def idempotency(self) -> KeyValueConfig:
-        return KeyValueConfig(
-            bucket=IDEMPOTENCY_BUCKET,
-            description="the gateway's Idempotency-Key records",
-            ttl=float(IDEMPOTENCY_TTL_SECONDS),
-            history=1,
-            storage=StorageType.FILE,
-            replicas=self.replicas,
         )
 
 
@@ -155,48 +142,15 @@ async def _stream(js: JetStreamContext, wanted: StreamConfig) -> str:
     return "updated " + ",".join(changed)
 
 
-async def _bucket(js: JetStreamContext, wanted: KeyValueConfig) -> str:
-    """A key-value store is a stream named KV_<bucket>: created through the KV API, then kept like a stream."""
-    name = f"KV_{wanted.bucket}"
-    try:
-        current = (await js.stream_info(name)).config
-    except nats.js.errors.NotFoundError:
-        try:
-            await js.create_key_value(wanted)
-            return "created"
-        except nats.js.errors.BadRequestError:
-            current = (await js.stream_info(name)).config
-    changed = [
-        label
-        for label, ok in (
-            ("replicas", current.num_replicas == wanted.replicas),
-            ("ttl", current.max_age == wanted.ttl),
-            ("history", current.max_msgs_per_subject == wanted.history),
-            ("storage", current.storage == wanted.storage),
-        )
-        if not ok
-    ]
-    if not changed:
-        return "current"
-    current.num_replicas, current.max_age = wanted.replicas, wanted.ttl
-    current.max_msgs_per_subject, current.storage = wanted.history, wanted.storage
-    await js.update_stream(current)
-    log.info("key-value store updated", extra={"fields": {"bucket": wanted.bucket, "changed": ",".join(changed)}})
-    return "updated " + ",".join(changed)
-
-
 async def provision(js: JetStreamContext, topology: Topology, *, wait_seconds: float = 60.0) -> dict[str, str]:
-    """Creates or updates the stream, the key-value store and every declared consumer; what happened to each
-    (created, current, updated …). While a cluster is still forming (too few peers for the replicas asked) it
-    waits, up to `wait_seconds`."""
+    """Creates or updates the stream and every declared consumer; what happened to each (created, current,
+    updated …). While a cluster is still forming (too few peers for the replicas asked) it waits, up to
+    `wait_seconds`."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
     while True:
         try:
-            outcome = {
-                STREAM: await _stream(js, topology.events()),
-                IDEMPOTENCY_BUCKET: await _bucket(js, topology.idempotency()),
-            }
+            outcome = {STREAM: await _stream(js, topology.events())}
             for durable, subjects in CONSUMERS.items():
                 outcome[f"consumer {durable}"] = await ensure_consumer(js, consumer(durable, list(subjects)))
             return outcome
@@ -228,7 +182,7 @@ async def ensure_consumer(js: JetStreamContext, config: ConsumerConfig) -> str:
     changed = _differs(config, current, _CONSUMER_FIELDS)
     if not changed:
         return "current"
-    await js.update_consumer(STREAM, config)
+    await js.add_consumer(STREAM, config)  # the server's create is create-or-update for an existing durable
     log.info("consumer updated", extra={"fields": {"durable": config.durable_name, "changed": ",".join(changed)}})
     return "updated " + ",".join(changed)
 

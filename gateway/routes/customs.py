@@ -7,6 +7,7 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
+from gateway import idempotency
 from gateway.deps import call, decode_body
 from gateway.idempotency import idempotent
 from gateway.routes.filters import Filters, provide_filters
@@ -78,6 +79,7 @@ async def _decide(
             reason=body.reason,
             outcome=body.outcome,
             reply=body.reply,
+            idempotency=await idempotency.key(request),
         ),
         customs.Case,
     )

@@ -7,6 +7,7 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
+from gateway import idempotency
 from gateway.deps import call, decode_body
 from gateway.idempotency import idempotent
 from shared.contracts import registry
@@ -85,6 +86,7 @@ async def create_link(request: Request, actor: NamedDependency[Actor]) -> Respon
             proof_type=body.proof_type,
             certificate_no=body.certificate_no,
             export_declaration_no=body.export_declaration_no.strip(),
+            idempotency=await idempotency.key(request),
         ),
         registry.ExportDeclarationLink,
     )

@@ -9,6 +9,7 @@ from litestar import Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
+from gateway import idempotency
 from gateway.deps import call, decode_body
 from gateway.idempotency import idempotent
 from gateway.routes.filters import Filters, provide_filters
@@ -73,7 +74,7 @@ async def create_request(request: Request, actor: NamedDependency[Actor]) -> Res
     created = await call(
         request,
         coordination.CREATE,
-        coordination.CreateCommand(actor=actor, form=body.form()),
+        coordination.CreateCommand(actor=actor, form=body.form(), idempotency=await idempotency.key(request)),
         coordination.CoordinationRequest,
     )
     return _result("暂存成功", created, 201)
@@ -112,6 +113,7 @@ async def get_request(request: Request, actor: NamedDependency[Actor], request_i
 
 
 @put(BASE + "/{request_id:str}", summary="暂存 again (editable statuses only; carries the version it saw)")
+@idempotent
 async def update_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
     body = await decode_body(request, FormIn)
     if body.version is None:
@@ -124,6 +126,7 @@ async def update_request(request: Request, actor: NamedDependency[Actor], reques
             request_id=request_id,
             version=body.version,
             form=body.form(),
+            idempotency=await idempotency.key(request),
         ),
         coordination.CoordinationRequest,
     )
@@ -131,16 +134,19 @@ async def update_request(request: Request, actor: NamedDependency[Actor], reques
 
 
 @delete(BASE + "/{request_id:str}", summary="删除 (暂存, 已撤回, 退回 only)", status_code=200)
+@idempotent
 async def delete_request(
     request: Request, actor: NamedDependency[Actor], request_id: FromPath[str], version: FromQuery[int | None] = None
-) -> dict:
+) -> Response[dict]:
     await call(
         request,
         coordination.DELETE,
-        coordination.TransitionCommand(actor=actor, request_id=request_id, version=version),
+        coordination.TransitionCommand(
+            actor=actor, request_id=request_id, version=version, idempotency=await idempotency.key(request)
+        ),
         coordination.Deleted,
     )
-    return {"message": "删除成功"}
+    return Response({"message": "删除成功"}, status_code=200)
 
 
 @post(BASE + "/{request_id:str}/submit", summary="提交: ownership and linkage (registry) → transition", status_code=200)
@@ -148,7 +154,38 @@ async def delete_request(
 async def submit_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
     """Three calls on the critical path: the application as it stands, one registry question (ownership and
     linkage together), the transition. The attachment facts (count, damage, revision) are coordination's own,
-    told by the attachment service with every file change, and checked inside the transition."""
+    told by the attachment service with every file change, and checked inside the transition.
+
+    With an Idempotency-Key, a check here that refuses asks coordination-request whether the key's first try
+    already submitted (its effect is why a retry is refused): then that try's response is the answer."""
+    key = await idempotency.key(request)
+    try:
+        current = await _submittable(request, actor, request_id)
+    except ServiceError as refused:
+        if refused.status >= 500:
+            raise
+        done = await idempotency.recorded(request, "coordination_request", actor, key, coordination.CoordinationRequest)
+        if done is None:
+            raise
+        return _result("申报成功", done)
+    submitted = await call(
+        request,
+        coordination.SUBMIT,
+        coordination.TransitionCommand(
+            actor=actor,
+            request_id=current.id,
+            version=current.version,
+            attachments_revision=current.attachments_revision,
+            idempotency=key,
+        ),
+        coordination.CoordinationRequest,
+    )
+    return _result("申报成功", submitted)
+
+
+async def _submittable(request: Request, actor: Actor, request_id: str) -> coordination.CoordinationRequest:
+    """The application, once the checks before the transition pass: the version the client saw, an editable
+    status, the certificate the enterprise's own and linked to the export declaration."""
     body = await decode_body(request, VersionIn)
     current = await call(
         request,
@@ -175,18 +212,7 @@ async def submit_request(request: Request, actor: NamedDependency[Actor], reques
         raise CertificateNotOwned()
     if not check.linked:
         raise DeclarationNotLinked()
-    submitted = await call(
-        request,
-        coordination.SUBMIT,
-        coordination.TransitionCommand(
-            actor=actor,
-            request_id=current.id,
-            version=current.version,
-            attachments_revision=current.attachments_revision,
-        ),
-        coordination.CoordinationRequest,
-    )
-    return _result("申报成功", submitted)
+    return current
 
 
 @post(BASE + "/{request_id:str}/withdraw", summary="撤回 (待办 only)", status_code=200)
@@ -196,7 +222,9 @@ async def withdraw_request(request: Request, actor: NamedDependency[Actor], requ
     withdrawn = await call(
         request,
         coordination.WITHDRAW,
-        coordination.TransitionCommand(actor=actor, request_id=request_id, version=body.version),
+        coordination.TransitionCommand(
+            actor=actor, request_id=request_id, version=body.version, idempotency=await idempotency.key(request)
+        ),
         coordination.CoordinationRequest,
     )
     return _result("撤回成功", withdrawn)
@@ -214,10 +242,14 @@ async def withdraw_request(request: Request, actor: NamedDependency[Actor], requ
 @idempotent
 async def upload_attachment(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
     upload = await read_file(request)
+    # Bound to the file's name and bytes, not to the multipart body: its boundary differs at every try.
+    key = await idempotency.key(request, upload.filename.encode(), upload.content)
     info = await call(
         request,
         attachment.UPLOAD,
-        attachment.UploadCommand(actor=actor, request_id=request_id, filename=upload.filename, content=upload.content),
+        attachment.UploadCommand(
+            actor=actor, request_id=request_id, filename=upload.filename, content=upload.content, idempotency=key
+        ),
         attachment.AttachmentInfo,
         timeout=30,
     )
@@ -269,9 +301,10 @@ async def download_attachment(
     summary="Delete an attachment (editable only)",
     status_code=200,
 )
+@idempotent
 async def delete_attachment(
     request: Request, actor: NamedDependency[Actor], request_id: FromPath[str], attachment_id: FromPath[str]
-) -> dict:
+) -> Response[dict]:
     await call(
         request,
         attachment.DELETE,
@@ -279,10 +312,11 @@ async def delete_attachment(
             actor=actor,
             request_id=request_id,
             attachment_id=attachment_id,
+            idempotency=await idempotency.key(request),
         ),
         attachment.AttachmentInfo,
     )
-    return {"message": "删除成功"}
+    return Response({"message": "删除成功"}, status_code=200)
 
 
 routes = [

@@ -20,7 +20,7 @@ from minio.error import S3Error
 
 from services.attachment import filetype, scanner
 from services.attachment.storage import Storage, StorageUnavailable, http, is_outage
-from shared import audit, bus, outbox
+from shared import audit, bus, idempotency, outbox
 from shared.contracts import attachment as c
 from shared.contracts import coordination
 from shared.contracts.common import Actor, Empty
@@ -124,6 +124,11 @@ class Attachments:
     async def upload(self, cmd: c.UploadCommand) -> c.AttachmentInfo:
         if cmd.actor.role != "ENTERPRISE" or not cmd.actor.credit_code:
             raise Forbidden("仅企业用户可以上传附件")
+        if cmd.idempotency is not None:
+            # A retry whose first try stored the file gets that file back, whatever the application's status now.
+            async with self.pool.acquire() as conn:
+                if done := await idempotency.Keys(conn).recorded(cmd.actor, cmd.idempotency, c.AttachmentInfo):
+                    return done
         if len(cmd.content) > c.MAX_BYTES:
             raise FileTooLarge()
         if not cmd.content:
@@ -153,13 +158,23 @@ class Attachments:
         )
         filename = clean_filename(cmd.filename)
         async with self.pool.acquire() as conn, conn.transaction():
+            keys = idempotency.Keys(conn)
             try:
-                row = await self._insert(conn, cmd, request, attachment_id, key, filename, content_type, digest)
+                # The key first: a concurrent try of this upload waits here for the other's row, then replays it.
+                done = await keys.claim(cmd.actor, cmd.idempotency, c.AttachmentInfo)
+                if done is None:
+                    info = _info(
+                        await self._insert(conn, cmd, request, attachment_id, key, filename, content_type, digest)
+                    )
+                    await keys.complete(cmd.actor, cmd.idempotency, info)
             except ServiceError:
                 # Refused (limits, or submitted meanwhile): nothing is committed; drop the object now.
                 await self.storage.remove_quietly(key)
                 raise
-        return _info(row)
+        if done is not None:
+            await self.storage.remove_quietly(key)  # another try of this upload stored the file: this copy is spare
+            return done
+        return info
 
     async def _insert(
         self,
@@ -345,10 +360,17 @@ class Attachments:
     async def delete(self, ref: c.AttachmentRef) -> c.AttachmentInfo:
         if ref.actor.role != "ENTERPRISE":
             raise Forbidden("仅企业用户可以删除附件")
+        if ref.idempotency is not None:
+            async with self.pool.acquire() as conn:
+                if done := await idempotency.Keys(conn).recorded(ref.actor, ref.idempotency, c.AttachmentInfo):
+                    return done
         request = await self._request(ref.actor, ref.request_id)
         if not request.editable:
             raise InvalidState("当前状态不允许删除附件")
         async with self.pool.acquire() as conn, conn.transaction():
+            keys = idempotency.Keys(conn)
+            if done := await keys.claim(ref.actor, ref.idempotency, c.AttachmentInfo):
+                return done
             await self._lock(conn, uuid.UUID(request.id))
             row = await conn.fetchrow(
                 f"UPDATE attachments SET deleted_at = now() WHERE id = $1 AND request_id = $2 AND credit_code = $3"
@@ -376,6 +398,7 @@ class Attachments:
                 ),
             )
             await self._confirm_change(conn, ref.actor, uuid.UUID(request.id))
+            await keys.complete(ref.actor, ref.idempotency, _info(row))
         # After the commit: a failure here leaves an orphan object for the sweeper, never a row without bytes.
         await self.storage.remove_quietly(row["s3_key"])
         return _info(row)

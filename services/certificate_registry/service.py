@@ -11,7 +11,7 @@ import asyncpg
 
 from services.certificate_registry import ingest
 from services.certificate_registry.reference import ReferenceData
-from shared import demo, outbox
+from shared import demo, idempotency, outbox
 from shared.bus import Endpoint
 from shared.clock import china_date
 from shared.contracts import registry as c
@@ -107,6 +107,9 @@ class Registry:
         if errors:
             raise ValidationFailed(fields=errors)
         async with self.pool.acquire() as conn, conn.transaction():
+            keys = idempotency.Keys(conn)
+            if done := await keys.claim(cmd.actor, cmd.idempotency, c.ExportDeclarationLink):
+                return done
             # Someone else's certificate is refused exactly as a missing one: no hint that it exists.
             owned = await conn.fetchval(
                 "SELECT true FROM certificates WHERE proof_type = $1 AND certificate_no = $2"
@@ -120,6 +123,7 @@ class Registry:
             row = await self._insert_link(
                 conn, cmd.proof_type, cmd.certificate_no.strip(), cmd.export_declaration_no, cmd.actor.credit_code
             )
+            await keys.complete(cmd.actor, cmd.idempotency, row)
         return row
 
     @staticmethod

@@ -10,17 +10,21 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, fields
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
 from services.coordination_request import domain
 from services.coordination_request.domain import Application, Effects, Form
-from shared import audit, outbox
+from shared import audit, idempotency, outbox
 from shared.contracts import coordination as c
 from shared.contracts import events
+from shared.contracts.common import Actor, Contract
+from shared.contracts.idempotency import IdempotencyKey
 from shared.paging import Filters, Page, keyset_page
 from shared.workflow import Status
+
+R = TypeVar("R")
 
 
 class Applications(ABC):
@@ -58,6 +62,20 @@ class Applications(ABC):
     async def save(self, app: Application, effects: Effects) -> None:
         """Keeps the application as the move left it (stamping updated_at when it made history), and what the
         move caused."""
+
+    # An Idempotency-Key's binding to the command it started (see shared/idempotency.py).
+
+    @abstractmethod
+    async def recorded(self, actor: Actor, key: IdempotencyKey | None, reply_type: type[R]) -> R | None:
+        """The reply of the key's first try, when it committed."""
+
+    @abstractmethod
+    async def claim(self, actor: Actor, key: IdempotencyKey | None, reply_type: type[R]) -> R | None:
+        """First in a command's transaction: binds the key to it, or returns the reply of the try that has it."""
+
+    @abstractmethod
+    async def complete(self, actor: Actor, key: IdempotencyKey | None, reply: Contract) -> None:
+        """Keeps the command's reply with its key, in the transaction that claimed it."""
 
 
 class Store(ABC):
@@ -135,6 +153,7 @@ def _application(row: asyncpg.Record) -> Application:
 class PostgresApplications(Applications):
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+        self.keys = idempotency.Keys(conn)
         # Each locked application as it was read, so one a move left unchanged is not written again.
         self._loaded: dict[uuid.UUID, tuple[tuple[Any, ...], bool]] = {}
 
@@ -211,6 +230,15 @@ class PostgresApplications(Applications):
             limit=q.limit,
         )
         return Page([_application(row) for row in page.items], page.total, page.next_cursor, page.total_capped)
+
+    async def recorded(self, actor: Actor, key: IdempotencyKey | None, reply_type: type[R]) -> R | None:
+        return await self.keys.recorded(actor, key, reply_type)
+
+    async def claim(self, actor: Actor, key: IdempotencyKey | None, reply_type: type[R]) -> R | None:
+        return await self.keys.claim(actor, key, reply_type)
+
+    async def complete(self, actor: Actor, key: IdempotencyKey | None, reply: Contract) -> None:
+        await self.keys.complete(actor, key, reply)
 
     async def add(self, app: Application, effects: Effects) -> None:
         fixed = (app.id, app.request_no, app.credit_code, app.enterprise_name, app.created_by)

@@ -7,13 +7,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
 from services.coordination_request import domain
 from services.coordination_request.domain import Application, Effects
-from services.coordination_request.repository import PostgresStore, Store
+from services.coordination_request.repository import Applications, PostgresStore, Store
 from shared import bus
 from shared.clock import Clock, china_date
 from shared.contracts import coordination as c
@@ -26,6 +26,7 @@ from shared.runtime import Context, ServiceDefinition
 from shared.workflow import OUTCOMES, STATUS_LABELS, Action
 
 FormCheck = Callable[[registry.FormCheck], Awaitable[registry.FormCheckResult]]
+R = TypeVar("R")
 
 
 class RequestNotFound(NotFound):
@@ -104,10 +105,22 @@ class Requests:
             raise ValidationFailed.of(errors)
         return clean, check.agreement_code or ""
 
+    async def _done_before(self, cmd: c.CreateCommand | c.UpdateCommand, reply_type: type[R]) -> R | None:
+        """The reply of a retried command's first try, looked up before the work it does ahead of its
+        transaction (the registry's check, a number taken)."""
+        if cmd.idempotency is None:
+            return None
+        async with self.store.reading() as apps:
+            return await apps.recorded(cmd.actor, cmd.idempotency, reply_type)
+
     # --- the enterprise's commands ------------------------------------------------------------------
+    # Each binds its Idempotency-Key first in its transaction: a retry gets the first try's reply, never a
+    # second effect (shared/idempotency.py).
 
     async def create(self, cmd: c.CreateCommand) -> c.CoordinationRequest:
         tenant = _tenant(cmd.actor)
+        if done := await self._done_before(cmd, c.CoordinationRequest):
+            return done
         form, agreement_code = await self._validated(cmd.form)
         # The number is taken in a statement of its own: a create never holds the day's counter until it commits
         # (creates would queue on that one row). A create that then fails leaves a gap, never a duplicate.
@@ -115,6 +128,8 @@ class Requests:
         async with self.store.reading() as apps:
             sequence = await apps.next_sequence(day)
         async with self.store.transaction() as apps:
+            if done := await apps.claim(cmd.actor, cmd.idempotency, c.CoordinationRequest):
+                return done
             app, effects = Application.create(
                 id=uuid.uuid4(),
                 request_no=domain.request_no(day, sequence),
@@ -126,21 +141,27 @@ class Requests:
                 agreement_code=agreement_code,
             )
             await apps.add(app, effects)
-        return _view(app)
+            return await self._kept(apps, cmd, _view(app))
 
     @answering
     async def update(self, cmd: c.UpdateCommand) -> c.CoordinationRequest:
         tenant = _tenant(cmd.actor)
+        if done := await self._done_before(cmd, c.CoordinationRequest):
+            return done
         form, agreement_code = await self._validated(cmd.form)
         async with self.store.transaction() as apps:
+            if done := await apps.claim(cmd.actor, cmd.idempotency, c.CoordinationRequest):
+                return done
             app = _found(await apps.lock(_request_id(cmd.request_id), tenant))
             await apps.save(app, app.save(cmd.actor.display_name, form, agreement_code, version=cmd.version))
-        return _view(app)
+            return await self._kept(apps, cmd, _view(app))
 
     @answering
     async def submit(self, cmd: c.TransitionCommand) -> c.CoordinationRequest:
         tenant = _tenant(cmd.actor)
         async with self.store.transaction() as apps:
+            if done := await apps.claim(cmd.actor, cmd.idempotency, c.CoordinationRequest):
+                return done
             app = _found(await apps.lock(_request_id(cmd.request_id), tenant))
             effects = app.submit(
                 cmd.actor.display_name,
@@ -149,23 +170,33 @@ class Requests:
                 attachments_revision=cmd.attachments_revision,
             )
             await apps.save(app, effects)
-        return _view(app)
+            return await self._kept(apps, cmd, _view(app))
 
     @answering
     async def withdraw(self, cmd: c.TransitionCommand) -> c.CoordinationRequest:
         tenant = _tenant(cmd.actor)
         async with self.store.transaction() as apps:
+            if done := await apps.claim(cmd.actor, cmd.idempotency, c.CoordinationRequest):
+                return done
             app = _found(await apps.lock(_request_id(cmd.request_id), tenant))
             await apps.save(app, app.withdraw(cmd.actor.display_name, version=cmd.version))
-        return _view(app)
+            return await self._kept(apps, cmd, _view(app))
 
     @answering
     async def delete(self, cmd: c.TransitionCommand) -> c.Deleted:
         tenant = _tenant(cmd.actor)
         async with self.store.transaction() as apps:
+            if done := await apps.claim(cmd.actor, cmd.idempotency, c.Deleted):
+                return done
             app = _found(await apps.lock(_request_id(cmd.request_id), tenant))
             await apps.save(app, app.delete(cmd.actor.username, version=cmd.version))
-        return c.Deleted(request_id=str(app.id))
+            return await self._kept(apps, cmd, c.Deleted(request_id=str(app.id)))
+
+    @staticmethod
+    async def _kept(apps: Applications, cmd: c.CreateCommand | c.UpdateCommand | c.TransitionCommand, reply: R) -> R:
+        """The command's reply, kept with its Idempotency-Key in the command's transaction."""
+        await apps.complete(cmd.actor, cmd.idempotency, reply)
+        return reply
 
     # --- the attachment service's news --------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import asyncpg
 
 from services.customs_desk import domain
 from services.customs_desk.domain import Case
-from shared import bus, outbox
+from shared import bus, idempotency, outbox
 from shared.clock import china_date
 from shared.contracts import customs as c
 from shared.contracts import registry
@@ -275,6 +275,9 @@ class CustomsDesk:
     ) -> c.Case:
         _officer(d.actor)
         async with self.pool.acquire() as conn, conn.transaction():
+            keys = idempotency.Keys(conn)
+            if done := await keys.claim(d.actor, d.idempotency, c.Case):
+                return done  # this decision's retry: the case as the first try left it
             row = await _locked(conn, _uuid(d.request_id))
             if row is None:
                 raise CaseNotFound()
@@ -304,7 +307,9 @@ class CustomsDesk:
             else:
                 event = outbox.new_event(CaseConcluded, outcome=outcome or "", reply=reply or "", **common)
             await outbox.record(conn, event)
-        return _view(updated)
+            view = _view(updated)
+            await keys.complete(d.actor, d.idempotency, view)
+        return view
 
 
 async def _locked(conn: asyncpg.Connection, request_id: uuid.UUID) -> asyncpg.Record | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from shared.contracts.common import Actor, Contract
+from shared.contracts.idempotency import IdempotencyKey
 
 UPLOAD = "svc.attachment.upload"
 LIST = "svc.attachment.list"
@@ -22,6 +23,7 @@ class UploadCommand(Contract):
     request_id: str
     filename: str
     content: bytes
+    idempotency: IdempotencyKey | None = None
 
 
 class AttachmentInfo(Contract):
@@ -49,6 +51,7 @@ class AttachmentRef(Contract):
     actor: Actor
     request_id: str
     attachment_id: str
+    idempotency: IdempotencyKey | None = None  # for a delete
 
 
 class AttachmentContent(Contract):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from shared.contracts.common import Actor, Contract
+from shared.contracts.idempotency import IdempotencyKey
 
 CREATE = "svc.coordination.create"
 UPDATE = "svc.coordination.update"
@@ -32,6 +33,7 @@ class RequestForm(Contract):
 class CreateCommand(Contract):
     actor: Actor
     form: RequestForm
+    idempotency: IdempotencyKey | None = None
 
 
 class UpdateCommand(Contract):
@@ -39,6 +41,7 @@ class UpdateCommand(Contract):
     request_id: str
     version: int
     form: RequestForm
+    idempotency: IdempotencyKey | None = None
 
 
 class RequestRef(Contract):
@@ -53,6 +56,7 @@ class TransitionCommand(Contract):
     version: int | None = None
     # For submit: the attachment revision the caller checked; a file added or removed since then refuses it.
     attachments_revision: int | None = None
+    idempotency: IdempotencyKey | None = None
 
 
 class AttachmentsChanged(Contract):

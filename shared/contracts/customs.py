@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from shared.contracts.common import Actor, Contract
+from shared.contracts.idempotency import IdempotencyKey
 
 CASE_LIST = "svc.customs.case.list"
 CASE_GET = "svc.customs.case.get"
@@ -77,3 +78,4 @@ class Decision(Contract):
     reason: str = ""
     outcome: str = ""
     reply: str = ""
+    idempotency: IdempotencyKey | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from shared.contracts.common import Actor, Contract, FieldError
+from shared.contracts.idempotency import IdempotencyKey
 from shared.formats import PROOF_KINDS
 
 CERTIFICATE_LOOKUP = "svc.registry.certificate.lookup"
@@ -54,6 +55,7 @@ class LinkCommand(Contract):
     proof_type: str
     certificate_no: str
     export_declaration_no: str
+    idempotency: IdempotencyKey | None = None
 
 
 class ExportDeclarationLink(Contract):

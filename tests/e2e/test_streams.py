@@ -1,6 +1,6 @@
 """Streams as code (shared/streams.py) against real nats-server processes: provisioning is idempotent, repairs a
-stream that drifted from its declaration, and on a three-node cluster makes the stream and the key-value store
-R3, so losing one node loses no acknowledged event."""
+stream that drifted from its declaration, and on a three-node cluster makes the stream R3, so losing one node loses
+no acknowledged event."""
 
 from __future__ import annotations
 
@@ -74,8 +74,9 @@ def test_provisioning_twice_changes_nothing_and_repairs_drift(single: str) -> No
         nc, js = await connect(single)
         try:
             topology = streams.Topology(replicas=1)
-            assert await streams.provision(js, topology) == {STREAM: "created", "idempotency": "created"}
-            assert await streams.provision(js, topology) == {STREAM: "current", "idempotency": "current"}
+            consumers = [f"consumer {durable}" for durable in streams.CONSUMERS]
+            assert await streams.provision(js, topology) == dict.fromkeys([STREAM, *consumers], "created")
+            assert await streams.provision(js, topology) == dict.fromkeys([STREAM, *consumers], "current")
 
             # A stream made by an older release (a shorter duplicate window, no size limit) is brought in line.
             drifted = (await js.stream_info(STREAM)).config
@@ -86,6 +87,16 @@ def test_provisioning_twice_changes_nothing_and_repairs_drift(single: str) -> No
             config = (await js.stream_info(STREAM)).config
             assert config.duplicate_window == streams.DUPLICATE_WINDOW_SECONDS
             assert config.max_bytes == streams.EVENTS_MAX_BYTES and config.deny_delete and config.deny_purge
+
+            # A declared consumer left with an older configuration (fewer subjects, another limit) is brought in
+            # line by the next provisioning.
+            older = streams.consumer("customs_desk", list(streams.CONSUMERS["customs_desk"][:1]))
+            older.max_ack_pending = 10
+            await js.add_consumer(STREAM, older)
+            outcome = await streams.provision(js, topology)
+            assert outcome["consumer customs_desk"] == "updated filter_subjects,max_ack_pending"
+            info = await js.consumer_info(STREAM, "customs_desk")
+            assert sorted(info.config.filter_subjects) == list(streams.CONSUMERS["customs_desk"])
 
             # A durable whose filter changed is updated, not silently kept.
             await streams.ensure_consumer(js, streams.consumer("svc", ["events.a.v1"]))
@@ -120,20 +131,18 @@ def test_on_three_nodes_the_stream_is_r3_and_survives_losing_a_node(cluster) -> 
     async def scenario() -> None:
         nc, js = await connect(*urls)
         try:
-            # An R1 stream left by a single-node past is raised to R3, the key-value store with it.
+            # An R1 stream left by a single-node past is raised to R3.
             await streams.provision(js, streams.Topology(replicas=1))
             outcome = await streams.provision(js, streams.Topology(replicas=3))  # waits for all three peers
             # (an attempt refused half-way may have raised the stream already: then it reads "current")
             assert outcome[STREAM] in ("updated num_replicas", "current")
-            assert outcome["idempotency"] == "updated replicas"
-            for name in (STREAM, "KV_idempotency"):
-                for _ in range(100):  # the new peers join the stream's group
-                    info = await js.stream_info(name)
-                    peers = info.cluster.replicas or []
-                    if len(peers) == 2 and all(peer.current for peer in peers):
-                        break
-                    await asyncio.sleep(0.1)
-                assert info.config.num_replicas == 3 and len(info.cluster.replicas or []) == 2, (name, info.cluster)
+            for _ in range(100):  # the new peers join the stream's group
+                info = await js.stream_info(STREAM)
+                peers = info.cluster.replicas or []
+                if len(peers) == 2 and all(peer.current for peer in peers):
+                    break
+                await asyncio.sleep(0.1)
+            assert info.config.num_replicas == 3 and len(info.cluster.replicas or []) == 2, info.cluster
             await streams.ensure_consumer(js, streams.consumer("reader", ["events.test.>"]))
 
             for i in range(50):

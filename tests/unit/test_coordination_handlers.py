@@ -21,7 +21,9 @@ from shared.contracts import coordination as c
 from shared.contracts import registry
 from shared.contracts.common import Actor, FieldError
 from shared.contracts.events import CaseAccepted, CaseConcluded, CaseReturned, ReceiptAccepted, ReceiptRejected
+from shared.contracts.idempotency import IdempotencyKey
 from shared.errors import ServiceError
+from shared.idempotency import KeyReused
 from shared.paging import Page
 from shared.workflow import Action, Status
 
@@ -62,6 +64,7 @@ class InMemoryApplications(Applications):
         self.counters: dict[date, int] = {}
         self.history_of: dict[uuid.UUID, list[c.HistoryEntry]] = {}
         self.events: list[domain.Event] = []
+        self.keys: dict[tuple[str, str], tuple[str, bytes | None]] = {}  # (user, key) -> (fingerprint, reply)
 
     async def next_sequence(self, day: date) -> int:
         self.counters[day] = self.counters.get(day, 0) + 1
@@ -109,6 +112,29 @@ class InMemoryApplications(Applications):
                 )
             )
         self.events.extend(effects.events)
+
+    async def recorded(self, actor: Actor, key: IdempotencyKey | None, reply_type: type) -> Any:
+        if key is None or (actor.user_id, key.key) not in self.keys:
+            return None
+        return self._replay(actor, key, reply_type)
+
+    async def claim(self, actor: Actor, key: IdempotencyKey | None, reply_type: type) -> Any:
+        if key is None:
+            return None
+        if (actor.user_id, key.key) not in self.keys:
+            self.keys[(actor.user_id, key.key)] = (key.fingerprint, None)
+            return None
+        return self._replay(actor, key, reply_type)
+
+    async def complete(self, actor: Actor, key: IdempotencyKey | None, reply: Any) -> None:
+        if key is not None:
+            self.keys[(actor.user_id, key.key)] = (key.fingerprint, msgspec.json.encode(reply))
+
+    def _replay(self, actor: Actor, key: IdempotencyKey, reply_type: type) -> Any:
+        fingerprint, reply = self.keys[(actor.user_id, key.key)]
+        if fingerprint != key.fingerprint:
+            raise KeyReused()
+        return msgspec.json.decode(reply, type=reply_type)
 
 
 class InMemoryStore(Store):
@@ -536,3 +562,46 @@ async def test_list_shows_the_enterprises_own_newest_first(requests: Requests, s
     await submitted(requests, store)
     page = await requests.list(c.ListQuery(actor=ME, status="PENDING"))
     assert [(a.status, a.credit_code) for a in page.items] == [("PENDING", ME.credit_code)] and page.total == 1
+
+
+# --- Idempotency-Keys -------------------------------------------------------------------------------
+
+KEY = IdempotencyKey(key="k1", fingerprint="f1")
+
+
+async def test_a_retried_create_returns_the_first_application_and_creates_nothing_more(
+    requests: Requests, store: InMemoryStore, the_registry: Registry
+) -> None:
+    first = await requests.create(c.CreateCommand(actor=ME, form=FORM, idempotency=KEY))
+    again = await requests.create(c.CreateCommand(actor=ME, form=FORM, idempotency=KEY))
+
+    assert again == first
+    assert len(store.apps.rows) == 1 and published(store) == ["Created", "StatusChanged"]
+    assert len(the_registry.asked) == 1  # the retry was answered before the registry was asked again
+    # Another user's same key is another key; a command without a key always runs.
+    colleague = msgspec.structs.replace(ME, user_id="u9")
+    theirs = await requests.create(c.CreateCommand(actor=colleague, form=FORM, idempotency=KEY))
+    unkeyed = await requests.create(c.CreateCommand(actor=ME, form=FORM))
+    assert len({first.id, theirs.id, unkeyed.id}) == 3 and len(store.apps.rows) == 3
+
+
+async def test_the_same_key_with_another_request_is_refused_and_a_refusal_leaves_the_key_free(
+    requests: Requests, store: InMemoryStore, the_registry: Registry
+) -> None:
+    saved = await draft(requests, store)
+    key = IdempotencyKey(key="withdraw-1", fingerprint="f")
+    # Refused (not 待办): nothing happened, so the key is not bound to it.
+    await refused(
+        requests.withdraw(c.TransitionCommand(actor=ME, request_id=saved.id, idempotency=key)), 409, "INVALID_STATE"
+    )
+    submit = c.TransitionCommand(actor=ME, request_id=saved.id, version=saved.version, idempotency=key)
+    first = await requests.submit(submit)
+    assert first.status == "DECLARED"
+    assert await requests.submit(submit) == first
+    other = IdempotencyKey(key=key.key, fingerprint="another body")
+    await refused(
+        requests.submit(c.TransitionCommand(actor=ME, request_id=saved.id, idempotency=other)),
+        422,
+        "IDEMPOTENCY_KEY_REUSED",
+    )
+    assert published(store).count("Submitted") == 1

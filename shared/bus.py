@@ -17,7 +17,7 @@ from nats.micro import ServiceConfig, add_service
 from nats.micro.request import Request
 from nats.micro.service import EndpointConfig, Service
 
-from shared import logs, metrics
+from shared import db, logs, metrics
 from shared.actor_token import ActorVerifier
 from shared.contracts.common import Contract, ErrorReply
 from shared.errors import InternalError, ServiceError, Unavailable
@@ -129,10 +129,18 @@ class Responder:
             except ServiceError as exc:
                 outcome = "refused"
                 await self._error(req, exc)
-            except Exception:
-                outcome = "error"
-                log.exception("endpoint failed", extra={"fields": {"subject": ep.subject}})
-                await self._error(req, InternalError())
+            except Exception as exc:
+                if db.unreachable(exc):  # the database is down or restarting: 503, the caller may retry
+                    outcome = "unavailable"
+                    log.warning(
+                        "endpoint could not reach the database",
+                        extra={"fields": {"subject": ep.subject, "error": type(exc).__name__}},
+                    )
+                    await self._error(req, Unavailable())
+                else:
+                    outcome = "error"
+                    log.exception("endpoint failed", extra={"fields": {"subject": ep.subject}})
+                    await self._error(req, InternalError())
         metrics.REQUESTS.labels(ep.subject, outcome).inc()
 
     @staticmethod
@@ -146,7 +154,10 @@ class Responder:
 async def call(
     nc: Client, subject: str, payload: Contract, reply_type: type[R], *, timeout: float = DEFAULT_TIMEOUT
 ) -> R:
-    """Request/reply with an explicit timeout; a refusal comes back as the ServiceError it was."""
+    """Request/reply with an explicit timeout; a refusal comes back as the ServiceError it was. While NATS is
+    unreachable the call is refused at once (503) instead of waiting out its timeout in the reconnect buffer."""
+    if not nc.is_connected:
+        raise Unavailable()
     headers = {}
     rid = logs.request_id.get()
     if rid:

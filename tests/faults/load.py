@@ -39,6 +39,7 @@ class Application:
     # What the server acknowledged, in order: ("create"|"save"|"upload"|"submit"|"withdraw"|"accept"|...).
     acked: list[str] = field(default_factory=list)
     attachment_ids: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # operations the server refused (4xx)
 
 
 @dataclass
@@ -143,6 +144,7 @@ class Careful:
                     self.ledger.acknowledged[kind] += 1
                 else:
                     self.ledger.refused[f"{kind}: {response.status_code} {_code(response)}"] += 1
+                    app.refused.append(kind)
                 return response
             if time.monotonic() + pause > give_up:
                 self.ledger.unknown[kind] += 1

@@ -26,6 +26,9 @@ class Tally:
     stuck: list[str] = field(default_factory=list)
     dead_letters: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
+    # Refused when retried, though an earlier attempt had taken effect: not lost, not doubled, but the client
+    # was told the opposite of what happened.
+    refused_but_applied: list[str] = field(default_factory=list)
 
 
 async def _connect(infra: Infra, name: str) -> asyncpg.Connection:
@@ -103,6 +106,9 @@ async def count(infra: Infra, ledger: Ledger) -> Tally:
             for op in app.acked:
                 if op in HISTORY and HISTORY[op] not in actions:
                     tally.lost.append(f"{app.token}: acknowledged {op} not in the status history {actions}")
+            for op in app.refused:
+                if op in HISTORY and op not in app.acked and HISTORY[op] in actions:
+                    tally.refused_but_applied.append(f"{app.token}: {op} refused, yet in the status history {actions}")
             last = app.acked[-1] if app.acked else None
             if last in FINAL and row["status"] != FINAL[last]:
                 tally.lost.append(f"{app.token}: acknowledged {last}, but the status is {row['status']}")

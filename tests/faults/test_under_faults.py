@@ -113,13 +113,19 @@ def test_nothing_acknowledged_is_lost_or_done_twice_under_faults(rig: Rig) -> No
         block("acknowledged only when retried at the end", f"{sum(ledger.resolved.values())} {dict(ledger.resolved)}"),
         block("outcome still unknown after that", f"{sum(ledger.unknown.values())} {+ledger.unknown}"),
         block("definite refusals", dict(ledger.refused)),
+        block("of which refused on a retry though applied before", len(result.refused_but_applied)),
         block("client-visible errors by kind", dict(sorted(ledger.errors.items()))),
         block("slowest request", f"{ledger.slowest:.1f} s (client timeout {load.REQUEST_TIMEOUT:g} s)"),
         block("processes that exited by themselves (restarted by the watcher)", dict(rig.crashes)),
         block("ready at the end", ready),
         block("outbox rows unpublished / waiting at the end", (unpublished, waiting)),
     ]
-    for title, items in (("LOST", result.lost), ("DUPLICATED", result.duplicated), ("STUCK", result.stuck)):
+    for title, items in (
+        ("LOST", result.lost),
+        ("DUPLICATED", result.duplicated),
+        ("STUCK", result.stuck),
+        ("REFUSED BUT APPLIED", result.refused_but_applied),
+    ):
         report += [f"  {title}: {item}" for item in items[:20]]
     print("\n".join(report))
 

@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint audit format bench clean-data portal screenshots api-types openapi
+.PHONY: help run test test-faults lint audit format bench clean-data portal screenshots api-types openapi
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -24,6 +24,10 @@ run: portal ## Start PostgreSQL, NATS, S3, every service and the gateway with th
 test: portal ## Run the whole test suite: the portal's Vitest tests, then pytest (unit, e2e, browser) on real servers
 	$(PY) -m shared.devstack.portal test
 	$(PY) -m pytest
+
+# Bounded: SIGTERM after 10 minutes (the suite then stops everything it started), SIGKILL 30 s later.
+test-faults: portal ## Faults under load (kill -9, SIGSTOP, network faults, dependencies down) with counts; at most 10 minutes
+	FAULT_SUITE=1 timeout --kill-after=30 600 $(PY) -m pytest tests/faults -x -q -s -p no:cacheprovider
 
 lint: portal ## Static checks: ruff, bandit (no high-severity finding); the portal's TypeScript is checked by its build
 	$(PY) -m ruff check .

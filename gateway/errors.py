@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
+import nats.errors
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from gateway.routes.audit import record_refusal
-from shared.errors import ServiceError
+from shared.errors import ServiceError, Unavailable
 
 log = logging.getLogger(__name__)
 audit = logging.getLogger("audit")
@@ -73,4 +74,16 @@ def unexpected_error(request: Request, exc: Exception) -> Response:
     )
 
 
-HANDLERS = {ServiceError: service_error, HTTPException: http_error, Exception: unexpected_error}
+def nats_unavailable(request: Request, exc: nats.errors.Error) -> Response:
+    """NATS or JetStream did not answer (a server restarting, a stream without a leader, the idempotency store
+    unreachable): the outcome is unknown to the client, who may retry, so 503 rather than 500."""
+    log.warning("nats unavailable", extra={"fields": {"path": request.url.path, "error": type(exc).__name__}})
+    return Response(error_body(Unavailable.code, Unavailable.message), status_code=Unavailable.status)
+
+
+HANDLERS = {
+    ServiceError: service_error,
+    HTTPException: http_error,
+    nats.errors.Error: nats_unavailable,
+    Exception: unexpected_error,
+}

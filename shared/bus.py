@@ -19,7 +19,7 @@ from nats.micro.request import Request
 from nats.micro.service import EndpointConfig, Service
 from opentelemetry.trace import SpanKind
 
-from shared import idempotency, logs, metrics, natsauth, tracing
+from shared import db, idempotency, logs, metrics, natsauth, tracing
 from shared.actor_token import ActorVerifier
 from shared.contracts.common import Contract, ErrorReply
 from shared.errors import InternalError, ServiceError, Unavailable
@@ -149,11 +149,19 @@ class Responder:
             except ServiceError as exc:
                 outcome = "refused"
                 await self._error(req, exc)
-            except Exception:
-                outcome = "error"
-                tracing.failed(span)
-                log.exception("endpoint failed", extra={"fields": {"subject": ep.subject}})
-                await self._error(req, InternalError())
+            except Exception as exc:
+                if db.unreachable(exc):  # the database is down or restarting: 503, the caller may retry
+                    outcome = "unavailable"
+                    log.warning(
+                        "endpoint could not reach the database",
+                        extra={"fields": {"subject": ep.subject, "error": type(exc).__name__}},
+                    )
+                    await self._error(req, Unavailable())
+                else:
+                    outcome = "error"
+                    tracing.failed(span)
+                    log.exception("endpoint failed", extra={"fields": {"subject": ep.subject}})
+                    await self._error(req, InternalError())
         metrics.REQUESTS.labels(ep.subject, outcome).inc()
 
     @staticmethod
@@ -171,7 +179,10 @@ def _span_attributes(subject: str) -> dict[str, str]:
 async def call(
     nc: Client, subject: str, payload: Contract, reply_type: type[R], *, timeout: float = DEFAULT_TIMEOUT
 ) -> R:
-    """Request/reply with an explicit timeout; a refusal comes back as the ServiceError it was."""
+    """Request/reply with an explicit timeout; a refusal comes back as the ServiceError it was. While NATS is
+    unreachable the call is refused at once (503) instead of waiting out its timeout in the reconnect buffer."""
+    if not nc.is_connected:
+        raise Unavailable()
     headers = {}
     rid = logs.request_id.get()
     if rid:

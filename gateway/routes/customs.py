@@ -7,6 +7,7 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
+from gateway import apidoc
 from gateway.deps import call, decode_body
 from gateway.idempotency import idempotent
 from gateway.routes.filters import Filters, provide_filters
@@ -23,10 +24,14 @@ class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     reply: str = ""
 
 
+DECISION = {"responses": apidoc.refusals(401, 403, 404, 409, write=True), "operation_class": apidoc.body(DecisionIn)}
+
+
 @get(
     BASE,
     summary="Officer queue: every enterprise's received applications, oldest due first",
     dependencies={"filters": provide_filters},
+    responses=apidoc.refusals(401, 403),
 )
 async def queue(
     request: Request,
@@ -42,7 +47,11 @@ async def queue(
     )
 
 
-@get(BASE + "/{request_id:str}", summary="A case: the application, its status history and attachments")
+@get(
+    BASE + "/{request_id:str}",
+    summary="A case: the application, its status history and attachments",
+    responses=apidoc.refusals(401, 403, 404),
+)
 async def case_detail(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> dict:
     case = await call(request, customs.CASE_GET, customs.CaseRef(actor=actor, request_id=request_id), customs.Case)
     application = await call(
@@ -84,13 +93,13 @@ async def _decide(
     return Response({"message": message, "case": msgspec.to_builtins(case)}, status_code=200)
 
 
-@post(BASE + "/{request_id:str}/accept", summary="受理: 待办 → 协调中", status_code=200)
+@post(BASE + "/{request_id:str}/accept", summary="受理: 待办 → 协调中", status_code=200, **DECISION)
 @idempotent
 async def accept(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
     return await _decide(request, actor, request_id, customs.CASE_ACCEPT, "受理成功")
 
 
-@post(BASE + "/{request_id:str}/return", summary="退回 with a reason: 待办|协调中 → 退回", status_code=200)
+@post(BASE + "/{request_id:str}/return", summary="退回 with a reason: 待办|协调中 → 退回", status_code=200, **DECISION)
 @idempotent
 async def return_(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
     return await _decide(request, actor, request_id, customs.CASE_RETURN, "退回成功")
@@ -100,6 +109,7 @@ async def return_(request: Request, actor: NamedDependency[Actor], request_id: F
     BASE + "/{request_id:str}/conclude",
     summary="办结 with outcome (SUCCESS 协调成功 | UNRESOLVED 协调未果 | NOT_ACCEPTED 不予受理) and reply",
     status_code=200,
+    **DECISION,
 )
 @idempotent
 async def conclude(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:

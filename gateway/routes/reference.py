@@ -7,6 +7,7 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
+from gateway import apidoc
 from gateway.deps import call, decode_body
 from gateway.idempotency import idempotent
 from shared.contracts import registry
@@ -14,14 +15,14 @@ from shared.contracts.common import Actor, Empty, FieldError
 from shared.errors import ValidationFailed
 
 
-@get("/api/v1/reference/countries", summary="Countries/regions, fuzzy search")
+@get("/api/v1/reference/countries", summary="Countries/regions, fuzzy search", responses=apidoc.refusals(401))
 async def countries(request: Request, q: FromQuery[str] = "", limit: FromQuery[int] = 20) -> registry.CountryList:
     return await call(
         request, registry.REFERENCE_COUNTRIES, registry.ReferenceQuery(q=q, limit=limit), registry.CountryList
     )
 
 
-@get("/api/v1/reference/ports", summary="Ports of a country, fuzzy search")
+@get("/api/v1/reference/ports", summary="Ports of a country, fuzzy search", responses=apidoc.refusals(401))
 async def ports(
     request: Request, country: FromQuery[str | None] = None, q: FromQuery[str] = "", limit: FromQuery[int] = 20
 ) -> registry.PortList:
@@ -33,17 +34,25 @@ async def ports(
     )
 
 
-@get("/api/v1/reference/agreements", summary="Preferential trade agreements (China Customs codes)")
+@get(
+    "/api/v1/reference/agreements",
+    summary="Preferential trade agreements (China Customs codes)",
+    responses=apidoc.refusals(),
+)
 async def agreements(request: Request) -> registry.AgreementList:
     return await call(request, registry.REFERENCE_AGREEMENTS, Empty(), registry.AgreementList)
 
 
-@get("/api/v1/reference/proof-types", summary="The four proof-of-origin types")
+@get("/api/v1/reference/proof-types", summary="The four proof-of-origin types", responses=apidoc.refusals())
 async def proof_types() -> dict:
     return {"items": [msgspec.to_builtins(p) for p in registry.PROOF_TYPES.values()]}
 
 
-@get("/api/v1/certificates/lookup", summary="Agreement code of a certificate, for the form's auto-fill")
+@get(
+    "/api/v1/certificates/lookup",
+    summary="Agreement code of a certificate, for the form's auto-fill",
+    responses=apidoc.refusals(401, 404),
+)
 async def certificate_lookup(request: Request, type: FromQuery[str] = "", number: FromQuery[str] = "") -> dict:
     errors = []
     if type not in registry.PROOF_TYPES:
@@ -73,7 +82,12 @@ class LinkIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     export_declaration_no: str = ""
 
 
-@post("/api/v1/export-declaration-links", summary="出口报关单补录: link an export declaration to an own certificate")
+@post(
+    "/api/v1/export-declaration-links",
+    summary="出口报关单补录: link an export declaration to an own certificate",
+    responses=apidoc.refusals(401, 403, 404, 409, write=True),
+    operation_class=apidoc.body(LinkIn),
+)
 @idempotent
 async def create_link(request: Request, actor: NamedDependency[Actor]) -> Response:
     body = await decode_body(request, LinkIn)
@@ -91,7 +105,7 @@ async def create_link(request: Request, actor: NamedDependency[Actor]) -> Respon
     return Response({"message": "补录成功", "link": msgspec.to_builtins(link)}, status_code=201)
 
 
-@get("/api/v1/export-declaration-links", summary="Own export-declaration links")
+@get("/api/v1/export-declaration-links", summary="Own export-declaration links", responses=apidoc.refusals(401, 403))
 async def list_links(request: Request, actor: NamedDependency[Actor]) -> registry.LinkPage:
     return await call(request, registry.LINK_LIST, registry.LinkList(actor=actor), registry.LinkPage)
 

@@ -9,6 +9,7 @@ from litestar import Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
+from gateway import apidoc
 from gateway.deps import call, decode_body
 from gateway.idempotency import idempotent
 from gateway.routes.filters import Filters, provide_filters
@@ -66,7 +67,12 @@ def _result(message: str, request: coordination.CoordinationRequest, status: int
     return Response({"message": message, "request": msgspec.to_builtins(request)}, status_code=status)
 
 
-@post(BASE, summary="暂存: save a new application (all field errors at once)")
+@post(
+    BASE,
+    summary="暂存: save a new application (all field errors at once)",
+    responses=apidoc.refusals(401, 403, 409, write=True),
+    operation_class=apidoc.body(FormIn),
+)
 @idempotent
 async def create_request(request: Request, actor: NamedDependency[Actor]) -> Response:
     body = await decode_body(request, FormIn)
@@ -79,7 +85,12 @@ async def create_request(request: Request, actor: NamedDependency[Actor]) -> Res
     return _result("暂存成功", created, 201)
 
 
-@get(BASE, summary="查询: own applications, newest first, keyset paged", dependencies={"filters": provide_filters})
+@get(
+    BASE,
+    summary="查询: own applications, newest first, keyset paged",
+    dependencies={"filters": provide_filters},
+    responses=apidoc.refusals(401, 403),
+)
 async def list_requests(
     request: Request, actor: NamedDependency[Actor], filters: NamedDependency[Filters]
 ) -> coordination.RequestPage:
@@ -99,7 +110,11 @@ async def _get(
     )
 
 
-@get(BASE + "/{request_id:str}", summary="详情: the application, its flags, status history and attachments")
+@get(
+    BASE + "/{request_id:str}",
+    summary="详情: the application, its flags, status history and attachments",
+    responses=apidoc.refusals(401, 403, 404),
+)
 async def get_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> dict:
     application = await _get(request, actor, request_id)
     files = await call(
@@ -111,7 +126,12 @@ async def get_request(request: Request, actor: NamedDependency[Actor], request_i
     return {**msgspec.to_builtins(application), "attachments": msgspec.to_builtins(files.items)}
 
 
-@put(BASE + "/{request_id:str}", summary="暂存 again (editable statuses only; carries the version it saw)")
+@put(
+    BASE + "/{request_id:str}",
+    summary="暂存 again (editable statuses only; carries the version it saw)",
+    responses=apidoc.refusals(401, 403, 404, 409, write=True),
+    operation_class=apidoc.body(FormIn),
+)
 async def update_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
     body = await decode_body(request, FormIn)
     if body.version is None:
@@ -130,7 +150,12 @@ async def update_request(request: Request, actor: NamedDependency[Actor], reques
     return _result("暂存成功", updated)
 
 
-@delete(BASE + "/{request_id:str}", summary="删除 (暂存, 已撤回, 退回 only)", status_code=200)
+@delete(
+    BASE + "/{request_id:str}",
+    summary="删除 (暂存, 已撤回, 退回 only)",
+    status_code=200,
+    responses=apidoc.refusals(401, 403, 404, 409, write=True),
+)
 async def delete_request(
     request: Request, actor: NamedDependency[Actor], request_id: FromPath[str], version: FromQuery[int | None] = None
 ) -> dict:
@@ -143,7 +168,13 @@ async def delete_request(
     return {"message": "删除成功"}
 
 
-@post(BASE + "/{request_id:str}/submit", summary="提交: ownership and linkage (registry) → transition", status_code=200)
+@post(
+    BASE + "/{request_id:str}/submit",
+    summary="提交: ownership and linkage (registry) → transition",
+    status_code=200,
+    responses=apidoc.refusals(401, 403, 404, 409, write=True),
+    operation_class=apidoc.body(VersionIn),
+)
 @idempotent
 async def submit_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
     """Three calls on the critical path: the application as it stands, one registry question (ownership and
@@ -189,7 +220,13 @@ async def submit_request(request: Request, actor: NamedDependency[Actor], reques
     return _result("申报成功", submitted)
 
 
-@post(BASE + "/{request_id:str}/withdraw", summary="撤回 (待办 only)", status_code=200)
+@post(
+    BASE + "/{request_id:str}/withdraw",
+    summary="撤回 (待办 only)",
+    status_code=200,
+    responses=apidoc.refusals(401, 403, 404, 409, write=True),
+    operation_class=apidoc.body(VersionIn),
+)
 @idempotent
 async def withdraw_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
     body = await decode_body(request, VersionIn)
@@ -210,6 +247,8 @@ async def withdraw_request(request: Request, actor: NamedDependency[Actor], requ
     summary="上传附件 (multipart field `file`, ≤ 4 MiB)",
     request_max_body_size=UPLOAD_BODY_LIMIT,
     status_code=201,
+    responses=apidoc.refusals(401, 403, 404, 409, write=True),
+    operation_class=apidoc.body(multipart=True),
 )
 @idempotent
 async def upload_attachment(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
@@ -224,7 +263,11 @@ async def upload_attachment(request: Request, actor: NamedDependency[Actor], req
     return Response({"message": "上传成功", "attachment": msgspec.to_builtins(info)}, status_code=201)
 
 
-@get(BASE + "/{request_id:str}/attachments", summary="Attachments of an application")
+@get(
+    BASE + "/{request_id:str}/attachments",
+    summary="Attachments of an application",
+    responses=apidoc.refusals(401, 404),
+)
 async def list_attachments(
     request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]
 ) -> attachment.AttachmentList:
@@ -236,7 +279,11 @@ async def list_attachments(
     )
 
 
-@get(BASE + "/{request_id:str}/attachments/{attachment_id:str}", summary="Download an attachment (integrity-checked)")
+@get(
+    BASE + "/{request_id:str}/attachments/{attachment_id:str}",
+    summary="Download an attachment (integrity-checked)",
+    responses=apidoc.refusals(401, 404, 500),
+)
 async def download_attachment(
     request: Request, actor: NamedDependency[Actor], request_id: FromPath[str], attachment_id: FromPath[str]
 ) -> Response:
@@ -268,6 +315,7 @@ async def download_attachment(
     BASE + "/{request_id:str}/attachments/{attachment_id:str}",
     summary="Delete an attachment (editable only)",
     status_code=200,
+    responses=apidoc.refusals(401, 403, 404, 409, write=True),
 )
 async def delete_attachment(
     request: Request, actor: NamedDependency[Actor], request_id: FromPath[str], attachment_id: FromPath[str]

@@ -452,6 +452,12 @@ export interface components {
         AgreementList: {
             items: components["schemas"]["Agreement"][];
         };
+        /** ApiError */
+        ApiError: {
+            code: string;
+            fields: components["schemas"]["FieldError"][];
+            message: string;
+        };
         /** AttachmentInfo */
         AttachmentInfo: {
             contentType: string;
@@ -577,6 +583,11 @@ export interface components {
             exportDeclarationNo: string;
             proofType: string;
         };
+        /** FieldError */
+        FieldError: {
+            field: string;
+            message: string;
+        };
         /** HistoryEntry */
         HistoryEntry: {
             action: string;
@@ -637,6 +648,51 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求过于频繁（TOO_MANY_REQUESTS），见 Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
         };
     };
     ApiV1AuthCardChallengeCardChallenge: {
@@ -646,7 +702,13 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    cardNo: string;
+                };
+            };
+        };
         responses: {
             /** @description Request fulfilled, document follows */
             200: {
@@ -655,6 +717,105 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 登录失败次数过多，账号已锁定（ACCOUNT_LOCKED） */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求过于频繁（TOO_MANY_REQUESTS），见 Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -666,7 +827,15 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    cardNo: string;
+                    challengeId: string;
+                    signature: string;
+                };
+            };
+        };
         responses: {
             /** @description Request fulfilled, document follows */
             200: {
@@ -675,6 +844,96 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 登录失败次数过多，账号已锁定（ACCOUNT_LOCKED） */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求过于频繁（TOO_MANY_REQUESTS），见 Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -686,15 +945,114 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    captchaCode: string;
+                    captchaId: string;
+                    password: string;
+                    username: string;
+                };
+            };
+        };
         responses: {
-            /** @description Document created, URL follows */
-            201: {
+            /** @description Request fulfilled, document follows */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 登录失败次数过多，账号已锁定（ACCOUNT_LOCKED） */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求过于频繁（TOO_MANY_REQUESTS），见 Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -708,13 +1066,76 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Document created, URL follows */
-            201: {
+            /** @description Request fulfilled, document follows */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -740,19 +1161,58 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -786,19 +1246,58 @@ export interface operations {
                     "application/json": components["schemas"]["RequestPage"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -810,7 +1309,30 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    agreementCode?: string | null;
+                    /** @default  */
+                    certificateNo?: string;
+                    creditCode?: string | null;
+                    enterpriseName?: string | null;
+                    /** @default  */
+                    exportDeclarationNo?: string;
+                    /** @default  */
+                    importCountry?: string;
+                    /** @default  */
+                    importDeclarationNo?: string;
+                    /** @default  */
+                    importPort?: string;
+                    /** @default  */
+                    proofType?: string;
+                    /** @default  */
+                    reason?: string;
+                    version?: number | null;
+                };
+            };
+        };
         responses: {
             /** @description Document created, URL follows */
             201: {
@@ -819,6 +1341,87 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -843,19 +1446,67 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -869,7 +1520,30 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    agreementCode?: string | null;
+                    /** @default  */
+                    certificateNo?: string;
+                    creditCode?: string | null;
+                    enterpriseName?: string | null;
+                    /** @default  */
+                    exportDeclarationNo?: string;
+                    /** @default  */
+                    importCountry?: string;
+                    /** @default  */
+                    importDeclarationNo?: string;
+                    /** @default  */
+                    importPort?: string;
+                    /** @default  */
+                    proofType?: string;
+                    /** @default  */
+                    reason?: string;
+                    version?: number | null;
+                };
+            };
+        };
         responses: {
             /** @description Request fulfilled, document follows */
             200: {
@@ -880,19 +1554,94 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -919,19 +1668,94 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -956,19 +1780,58 @@ export interface operations {
                     "application/json": components["schemas"]["AttachmentList"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -982,7 +1845,17 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description PDF, JPEG, PNG 或 OFD，≤ 4 MiB
+                     */
+                    file: string;
+                };
+            };
+        };
         responses: {
             /** @description Document created, URL follows */
             201: {
@@ -993,19 +1866,94 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1031,19 +1979,67 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 附件已损坏或缺失（ATTACHMENT_CORRUPTED、ATTACHMENT_MISSING） */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1069,19 +2065,94 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1095,7 +2166,13 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    version?: number | null;
+                };
+            };
+        };
         responses: {
             /** @description Request fulfilled, document follows */
             200: {
@@ -1106,19 +2183,94 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1132,7 +2284,13 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    version?: number | null;
+                };
+            };
+        };
         responses: {
             /** @description Request fulfilled, document follows */
             200: {
@@ -1143,19 +2301,94 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1185,19 +2418,58 @@ export interface operations {
                     "application/json": components["schemas"]["AuditPage"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1232,19 +2504,58 @@ export interface operations {
                     "application/json": components["schemas"]["CasePage"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1269,19 +2580,67 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1295,7 +2654,19 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    outcome?: string;
+                    /** @default  */
+                    reason?: string;
+                    /** @default  */
+                    reply?: string;
+                    version?: number | null;
+                };
+            };
+        };
         responses: {
             /** @description Request fulfilled, document follows */
             200: {
@@ -1306,19 +2677,94 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1332,7 +2778,19 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    outcome?: string;
+                    /** @default  */
+                    reason?: string;
+                    /** @default  */
+                    reply?: string;
+                    version?: number | null;
+                };
+            };
+        };
         responses: {
             /** @description Request fulfilled, document follows */
             200: {
@@ -1343,19 +2801,94 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1369,7 +2902,19 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    outcome?: string;
+                    /** @default  */
+                    reason?: string;
+                    /** @default  */
+                    reply?: string;
+                    version?: number | null;
+                };
+            };
+        };
         responses: {
             /** @description Request fulfilled, document follows */
             200: {
@@ -1380,19 +2925,94 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1415,6 +3035,60 @@ export interface operations {
                     "application/json": components["schemas"]["LinkPage"];
                 };
             };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
         };
     };
     ApiV1ExportDeclarationLinksCreateLink: {
@@ -1424,7 +3098,18 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    certificateNo?: string;
+                    /** @default  */
+                    exportDeclarationNo?: string;
+                    /** @default  */
+                    proofType?: string;
+                };
+            };
+        };
         responses: {
             /** @description Document created, URL follows */
             201: {
@@ -1433,6 +3118,96 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1455,6 +3230,51 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
         };
     };
     ApiV1MePasswordChangePassword: {
@@ -1464,15 +3284,96 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    newPassword?: string;
+                    /** @default  */
+                    oldPassword?: string;
+                };
+            };
+        };
         responses: {
-            /** @description Document created, URL follows */
-            201: {
+            /** @description Request fulfilled, document follows */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1493,6 +3394,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgreementList"];
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1518,19 +3455,49 @@ export interface operations {
                     "application/json": components["schemas"]["CountryList"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1557,19 +3524,49 @@ export interface operations {
                     "application/json": components["schemas"]["PortList"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1590,6 +3587,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": Record<string, never>;
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };

@@ -87,3 +87,20 @@ def body(model: type[msgspec.Struct] | None = None, *, multipart: bool = False) 
             )
 
     return WithBody
+
+
+# The types the attachment service accepts, decided by content (services/attachment/filetype.py).
+FILE_TYPES = ("application/pdf", "image/jpeg", "image/png", "application/ofd")
+
+
+def download() -> type[Operation]:
+    """An OpenAPI operation whose success is the file itself, in one of the accepted types."""
+
+    @dataclass
+    class FileDownload(Operation):
+        def __post_init__(self) -> None:
+            success = self.responses["200"]  # type: ignore[index]
+            binary = {"type": "string", "format": "binary"}
+            success.content = {media_type: OpenAPIMediaType(schema=binary) for media_type in FILE_TYPES}  # type: ignore[union-attr,misc]
+
+    return FileDownload

@@ -11,6 +11,11 @@ from shared.contracts import identity
 from shared.errors import Unauthenticated
 
 
+class PasswordChangedOut(msgspec.Struct, kw_only=True, rename="camel"):
+    message: str
+    sessions_ended: int  # the user's other sessions that ended
+
+
 class PasswordIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     old_password: str = ""
     new_password: str = ""
@@ -23,7 +28,7 @@ class PasswordIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     responses=apidoc.refusals(401, write=True),
     operation_class=apidoc.body(PasswordIn),
 )
-async def change_password(request: Request) -> Response:
+async def change_password(request: Request) -> Response[PasswordChangedOut]:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise Unauthenticated()
@@ -36,7 +41,7 @@ async def change_password(request: Request) -> Response:
     )
     # This gateway forgets the ended sessions before answering; identity's event tells the others.
     request.app.state.sessions.drop_user(changed.user_id)
-    return Response({"message": "密码修改成功", "sessionsEnded": changed.sessions_ended}, status_code=200)
+    return Response(PasswordChangedOut(message="密码修改成功", sessions_ended=changed.sessions_ended), status_code=200)
 
 
 routes = [change_password]

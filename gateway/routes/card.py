@@ -12,7 +12,7 @@ from litestar.datastructures import Cookie
 
 from gateway import apidoc
 from gateway.deps import SESSION_COOKIE, call, decode_body
-from gateway.routes.auth import me_body
+from gateway.routes.auth import LoggedIn, me_body
 from shared.contracts import card, identity
 
 
@@ -44,7 +44,7 @@ def _client_ip(request: Request) -> str:
     responses=apidoc.refusals(401, 404, 423, 429, write=True),
     operation_class=apidoc.body(ChallengeIn),
 )
-async def card_challenge(request: Request) -> Response:
+async def card_challenge(request: Request) -> Response[ChallengeOut]:
     body = await decode_body(request, ChallengeIn)
     result = await call(
         request,
@@ -58,7 +58,7 @@ async def card_challenge(request: Request) -> Response:
         expires_in_seconds=result.expires_in_seconds,
         agent_url=request.app.state.settings.card_agent_url,
     )
-    return Response(msgspec.to_builtins(out), headers={"Cache-Control": "no-store"})
+    return Response(out, headers={"Cache-Control": "no-store"})
 
 
 @post(
@@ -69,7 +69,7 @@ async def card_challenge(request: Request) -> Response:
     responses=apidoc.refusals(401, 423, 429, write=True),
     operation_class=apidoc.body(CardLoginIn),
 )
-async def card_login(request: Request) -> Response:
+async def card_login(request: Request) -> Response[LoggedIn]:
     body = await decode_body(request, CardLoginIn)
     session = await call(
         request,
@@ -86,7 +86,7 @@ async def card_login(request: Request) -> Response:
     cookie = Cookie(
         key=SESSION_COOKIE, value=session.token, httponly=True, secure=settings.cookie_secure, samesite="lax", path="/"
     )
-    return Response({"message": "登录成功", "user": me_body(session.actor)}, cookies=[cookie], status_code=200)
+    return Response(LoggedIn(message="登录成功", user=me_body(session.actor)), cookies=[cookie], status_code=200)
 
 
 routes = [card_challenge, card_login]

@@ -24,6 +24,17 @@ class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     reply: str = ""
 
 
+class CaseDetail(msgspec.Struct, kw_only=True):
+    case: customs.Case
+    request: coordination.CoordinationRequest
+    attachments: list[attachment.AttachmentInfo]
+
+
+class Decided(msgspec.Struct, kw_only=True):
+    message: str
+    case: customs.Case
+
+
 DECISION = {"responses": apidoc.refusals(401, 403, 404, 409, write=True), "operation_class": apidoc.body(DecisionIn)}
 
 
@@ -52,7 +63,7 @@ async def queue(
     summary="A case: the application, its status history and attachments",
     responses=apidoc.refusals(401, 403, 404),
 )
-async def case_detail(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> dict:
+async def case_detail(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> CaseDetail:
     case = await call(request, customs.CASE_GET, customs.CaseRef(actor=actor, request_id=request_id), customs.Case)
     application = await call(
         request,
@@ -66,16 +77,12 @@ async def case_detail(request: Request, actor: NamedDependency[Actor], request_i
         attachment.ListAttachments(actor=actor, request_id=request_id),
         attachment.AttachmentList,
     )
-    return {
-        "case": msgspec.to_builtins(case),
-        "request": msgspec.to_builtins(application),
-        "attachments": msgspec.to_builtins(files.items),
-    }
+    return CaseDetail(case=case, request=application, attachments=list(files.items))
 
 
 async def _decide(
     request: Request, actor: NamedDependency[Actor], request_id: FromPath[str], subject: str, message: str
-) -> Response:
+) -> Response[Decided]:
     body = await decode_body(request, DecisionIn)
     case = await call(
         request,
@@ -90,18 +97,18 @@ async def _decide(
         ),
         customs.Case,
     )
-    return Response({"message": message, "case": msgspec.to_builtins(case)}, status_code=200)
+    return Response(Decided(message=message, case=case), status_code=200)
 
 
 @post(BASE + "/{request_id:str}/accept", summary="受理: 待办 → 协调中", status_code=200, **DECISION)
 @idempotent
-async def accept(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
+async def accept(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response[Decided]:
     return await _decide(request, actor, request_id, customs.CASE_ACCEPT, "受理成功")
 
 
 @post(BASE + "/{request_id:str}/return", summary="退回 with a reason: 待办|协调中 → 退回", status_code=200, **DECISION)
 @idempotent
-async def return_(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
+async def return_(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response[Decided]:
     return await _decide(request, actor, request_id, customs.CASE_RETURN, "退回成功")
 
 
@@ -112,7 +119,7 @@ async def return_(request: Request, actor: NamedDependency[Actor], request_id: F
     **DECISION,
 )
 @idempotent
-async def conclude(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
+async def conclude(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response[Decided]:
     return await _decide(request, actor, request_id, customs.CASE_CONCLUDE, "办结成功")
 
 

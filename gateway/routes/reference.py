@@ -15,6 +15,24 @@ from shared.contracts.common import Actor, Empty, FieldError
 from shared.errors import ValidationFailed
 
 
+class ProofTypeList(msgspec.Struct, kw_only=True):
+    items: list[registry.ProofType]
+
+
+class CertificateAutofill(msgspec.Struct, kw_only=True, rename="camel"):
+    """Only what the form's auto-fill needs: the holder, validity and status are not the asker's business."""
+
+    proof_type: str
+    certificate_no: str
+    agreement_code: str
+    agreement_name: str
+
+
+class LinkCreated(msgspec.Struct, kw_only=True):
+    message: str
+    link: registry.ExportDeclarationLink
+
+
 @get("/api/v1/reference/countries", summary="Countries/regions, fuzzy search", responses=apidoc.refusals(401))
 async def countries(request: Request, q: FromQuery[str] = "", limit: FromQuery[int] = 20) -> registry.CountryList:
     return await call(
@@ -44,8 +62,8 @@ async def agreements(request: Request) -> registry.AgreementList:
 
 
 @get("/api/v1/reference/proof-types", summary="The four proof-of-origin types", responses=apidoc.refusals())
-async def proof_types() -> dict:
-    return {"items": [msgspec.to_builtins(p) for p in registry.PROOF_TYPES.values()]}
+async def proof_types() -> ProofTypeList:
+    return ProofTypeList(items=list(registry.PROOF_TYPES.values()))
 
 
 @get(
@@ -53,7 +71,9 @@ async def proof_types() -> dict:
     summary="Agreement code of a certificate, for the form's auto-fill",
     responses=apidoc.refusals(401, 404),
 )
-async def certificate_lookup(request: Request, type: FromQuery[str] = "", number: FromQuery[str] = "") -> dict:
+async def certificate_lookup(
+    request: Request, type: FromQuery[str] = "", number: FromQuery[str] = ""
+) -> CertificateAutofill:
     errors = []
     if type not in registry.PROOF_TYPES:
         errors.append(FieldError(field="type", message="请选择享惠证明类型"))
@@ -67,13 +87,12 @@ async def certificate_lookup(request: Request, type: FromQuery[str] = "", number
         registry.CertificateKey(proof_type=type, certificate_no=number.strip()),
         registry.CertificateInfo,
     )
-    # Only what the form's auto-fill needs: the holder, validity and status are not the asker's business.
-    return {
-        "proofType": info.proof_type,
-        "certificateNo": info.certificate_no,
-        "agreementCode": info.agreement_code,
-        "agreementName": info.agreement_name,
-    }
+    return CertificateAutofill(
+        proof_type=info.proof_type,
+        certificate_no=info.certificate_no,
+        agreement_code=info.agreement_code,
+        agreement_name=info.agreement_name,
+    )
 
 
 class LinkIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
@@ -89,7 +108,7 @@ class LinkIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     operation_class=apidoc.body(LinkIn),
 )
 @idempotent
-async def create_link(request: Request, actor: NamedDependency[Actor]) -> Response:
+async def create_link(request: Request, actor: NamedDependency[Actor]) -> Response[LinkCreated]:
     body = await decode_body(request, LinkIn)
     link = await call(
         request,
@@ -102,7 +121,7 @@ async def create_link(request: Request, actor: NamedDependency[Actor]) -> Respon
         ),
         registry.ExportDeclarationLink,
     )
-    return Response({"message": "补录成功", "link": msgspec.to_builtins(link)}, status_code=201)
+    return Response(LinkCreated(message="补录成功", link=link), status_code=201)
 
 
 @get("/api/v1/export-declaration-links", summary="Own export-declaration links", responses=apidoc.refusals(401, 403))

@@ -63,8 +63,24 @@ class VersionIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     version: FromQuery[int | None] = None
 
 
-def _result(message: str, request: coordination.CoordinationRequest, status: int = 200) -> Response:
-    return Response({"message": message, "request": msgspec.to_builtins(request)}, status_code=status)
+class RequestResult(msgspec.Struct, kw_only=True):
+    message: str
+    request: coordination.CoordinationRequest
+
+
+class RequestDetail(coordination.CoordinationRequest, kw_only=True):
+    """详情: the application with its files."""
+
+    attachments: list[attachment.AttachmentInfo]
+
+
+class AttachmentUploaded(msgspec.Struct, kw_only=True):
+    message: str
+    attachment: attachment.AttachmentInfo
+
+
+def _result(message: str, request: coordination.CoordinationRequest, status: int = 200) -> Response[RequestResult]:
+    return Response(RequestResult(message=message, request=request), status_code=status)
 
 
 @post(
@@ -74,7 +90,7 @@ def _result(message: str, request: coordination.CoordinationRequest, status: int
     operation_class=apidoc.body(FormIn),
 )
 @idempotent
-async def create_request(request: Request, actor: NamedDependency[Actor]) -> Response:
+async def create_request(request: Request, actor: NamedDependency[Actor]) -> Response[RequestResult]:
     body = await decode_body(request, FormIn)
     created = await call(
         request,
@@ -115,7 +131,7 @@ async def _get(
     summary="详情: the application, its flags, status history and attachments",
     responses=apidoc.refusals(401, 403, 404),
 )
-async def get_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> dict:
+async def get_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> RequestDetail:
     application = await _get(request, actor, request_id)
     files = await call(
         request,
@@ -123,7 +139,7 @@ async def get_request(request: Request, actor: NamedDependency[Actor], request_i
         attachment.ListAttachments(actor=actor, request_id=application.id),
         attachment.AttachmentList,
     )
-    return {**msgspec.to_builtins(application), "attachments": msgspec.to_builtins(files.items)}
+    return RequestDetail(**msgspec.structs.asdict(application), attachments=list(files.items))
 
 
 @put(
@@ -132,7 +148,9 @@ async def get_request(request: Request, actor: NamedDependency[Actor], request_i
     responses=apidoc.refusals(401, 403, 404, 409, write=True),
     operation_class=apidoc.body(FormIn),
 )
-async def update_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
+async def update_request(
+    request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]
+) -> Response[RequestResult]:
     body = await decode_body(request, FormIn)
     if body.version is None:
         raise ValidationFailed(fields=[FieldError(field="version", message="缺少数据版本号，请刷新后重试")])
@@ -158,14 +176,14 @@ async def update_request(request: Request, actor: NamedDependency[Actor], reques
 )
 async def delete_request(
     request: Request, actor: NamedDependency[Actor], request_id: FromPath[str], version: FromQuery[int | None] = None
-) -> dict:
+) -> apidoc.Message:
     await call(
         request,
         coordination.DELETE,
         coordination.TransitionCommand(actor=actor, request_id=request_id, version=version),
         coordination.Deleted,
     )
-    return {"message": "删除成功"}
+    return apidoc.Message(message="删除成功")
 
 
 @post(
@@ -176,7 +194,9 @@ async def delete_request(
     operation_class=apidoc.body(VersionIn),
 )
 @idempotent
-async def submit_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
+async def submit_request(
+    request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]
+) -> Response[RequestResult]:
     """Three calls on the critical path: the application as it stands, one registry question (ownership and
     linkage together), the transition. The attachment facts (count, damage, revision) are coordination's own,
     told by the attachment service with every file change, and checked inside the transition."""
@@ -228,7 +248,9 @@ async def submit_request(request: Request, actor: NamedDependency[Actor], reques
     operation_class=apidoc.body(VersionIn),
 )
 @idempotent
-async def withdraw_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
+async def withdraw_request(
+    request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]
+) -> Response[RequestResult]:
     body = await decode_body(request, VersionIn)
     withdrawn = await call(
         request,
@@ -251,7 +273,9 @@ async def withdraw_request(request: Request, actor: NamedDependency[Actor], requ
     operation_class=apidoc.body(multipart=True),
 )
 @idempotent
-async def upload_attachment(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
+async def upload_attachment(
+    request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]
+) -> Response[AttachmentUploaded]:
     upload = await read_file(request)
     info = await call(
         request,
@@ -260,7 +284,7 @@ async def upload_attachment(request: Request, actor: NamedDependency[Actor], req
         attachment.AttachmentInfo,
         timeout=30,
     )
-    return Response({"message": "上传成功", "attachment": msgspec.to_builtins(info)}, status_code=201)
+    return Response(AttachmentUploaded(message="上传成功", attachment=info), status_code=201)
 
 
 @get(
@@ -283,6 +307,7 @@ async def list_attachments(
     BASE + "/{request_id:str}/attachments/{attachment_id:str}",
     summary="Download an attachment (integrity-checked)",
     responses=apidoc.refusals(401, 404, 500),
+    operation_class=apidoc.download(),
 )
 async def download_attachment(
     request: Request, actor: NamedDependency[Actor], request_id: FromPath[str], attachment_id: FromPath[str]
@@ -319,7 +344,7 @@ async def download_attachment(
 )
 async def delete_attachment(
     request: Request, actor: NamedDependency[Actor], request_id: FromPath[str], attachment_id: FromPath[str]
-) -> dict:
+) -> apidoc.Message:
     await call(
         request,
         attachment.DELETE,
@@ -330,7 +355,7 @@ async def delete_attachment(
         ),
         attachment.AttachmentInfo,
     )
-    return {"message": "删除成功"}
+    return apidoc.Message(message="删除成功")
 
 
 routes = [

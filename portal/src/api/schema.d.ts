@@ -475,6 +475,11 @@ export interface components {
         AttachmentList: {
             items: components["schemas"]["AttachmentInfo"][];
         };
+        /** AttachmentUploaded */
+        AttachmentUploaded: {
+            attachment: components["schemas"]["AttachmentInfo"];
+            message: string;
+        };
         /** AuditPage */
         AuditPage: {
             items: components["schemas"]["AuditRecord"][];
@@ -491,6 +496,11 @@ export interface components {
             result: string;
             service: string;
             target: string;
+        };
+        /** CaptchaOut */
+        CaptchaOut: {
+            captchaId: string;
+            image: string;
         };
         /** Case */
         Case: {
@@ -524,6 +534,12 @@ export interface components {
             statusLabel: string;
             version: number;
         };
+        /** CaseDetail */
+        CaseDetail: {
+            attachments: components["schemas"]["AttachmentInfo"][];
+            case: components["schemas"]["Case"];
+            request: components["schemas"]["CoordinationRequest"];
+        };
         /** CasePage */
         CasePage: {
             items: components["schemas"]["Case"][];
@@ -531,6 +547,20 @@ export interface components {
             total?: number | null;
             /** @default false */
             totalCapped: boolean;
+        };
+        /** CertificateAutofill */
+        CertificateAutofill: {
+            agreementCode: string;
+            agreementName: string;
+            certificateNo: string;
+            proofType: string;
+        };
+        /** ChallengeOut */
+        ChallengeOut: {
+            agentUrl: string;
+            challengeId: string;
+            expiresInSeconds: number;
+            nonce: string;
         };
         /** CoordinationRequest */
         CoordinationRequest: {
@@ -576,6 +606,17 @@ export interface components {
         CountryList: {
             items: components["schemas"]["Country"][];
         };
+        /** Decided */
+        Decided: {
+            case: components["schemas"]["Case"];
+            message: string;
+        };
+        /** EnterpriseOut */
+        EnterpriseOut: {
+            creditCode: string;
+            customsCode: string;
+            name: string;
+        };
         /** ExportDeclarationLink */
         ExportDeclarationLink: {
             certificateNo: string;
@@ -598,9 +639,37 @@ export interface components {
             reason?: string | null;
             toStatus: string;
         };
+        /** LinkCreated */
+        LinkCreated: {
+            link: components["schemas"]["ExportDeclarationLink"];
+            message: string;
+        };
         /** LinkPage */
         LinkPage: {
             items: components["schemas"]["ExportDeclarationLink"][];
+        };
+        /** LoggedIn */
+        LoggedIn: {
+            message: string;
+            user: components["schemas"]["Me"];
+        };
+        /** Me */
+        Me: {
+            displayName: string;
+            enterprise: components["schemas"]["EnterpriseOut"] | null;
+            /** @enum {string} */
+            role: "ENTERPRISE" | "OFFICER";
+            userId: string;
+            username: string;
+        };
+        /** Message */
+        Message: {
+            message: string;
+        };
+        /** PasswordChangedOut */
+        PasswordChangedOut: {
+            message: string;
+            sessionsEnded: number;
         };
         /** Port */
         Port: {
@@ -613,6 +682,51 @@ export interface components {
         PortList: {
             items: components["schemas"]["Port"][];
         };
+        /** ProofType */
+        ProofType: {
+            code: string;
+            label: string;
+            numberLabel: string;
+        };
+        /** ProofTypeList */
+        ProofTypeList: {
+            items: components["schemas"]["ProofType"][];
+        };
+        /** RequestDetail */
+        RequestDetail: {
+            agreementCode: string;
+            attachmentCount: number;
+            attachments: components["schemas"]["AttachmentInfo"][];
+            attachmentsRevision: number;
+            certificateNo: string;
+            /** Format: date-time */
+            createdAt: string;
+            creditCode: string;
+            deletable: boolean;
+            editable: boolean;
+            enterpriseName: string;
+            exportDeclarationNo: string;
+            history?: components["schemas"]["HistoryEntry"][];
+            id: string;
+            importCountry: string;
+            importDeclarationNo: string;
+            importPort: string;
+            outcome?: string | null;
+            outcomeLabel?: string | null;
+            proofType: string;
+            proofTypeLabel: string;
+            reason: string;
+            reply?: string | null;
+            requestNo: string;
+            status: string;
+            statusLabel: string;
+            statusReason: string | null;
+            submittedAt: string | null;
+            /** Format: date-time */
+            updatedAt: string;
+            version: number;
+            withdrawable: boolean;
+        };
         /** RequestPage */
         RequestPage: {
             items: components["schemas"]["CoordinationRequest"][];
@@ -620,6 +734,11 @@ export interface components {
             total?: number | null;
             /** @default false */
             totalCapped: boolean;
+        };
+        /** RequestResult */
+        RequestResult: {
+            message: string;
+            request: components["schemas"]["CoordinationRequest"];
         };
     };
     responses: never;
@@ -645,7 +764,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["CaptchaOut"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -716,7 +835,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ChallengeOut"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -843,7 +962,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["LoggedIn"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -962,7 +1081,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["LoggedIn"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -1072,7 +1191,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Message"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -1158,7 +1277,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["CertificateAutofill"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -1340,7 +1459,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["RequestResult"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -1443,7 +1562,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["RequestDetail"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -1551,7 +1670,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["RequestResult"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -1665,7 +1784,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Message"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -1863,7 +1982,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["AttachmentUploaded"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -1976,7 +2095,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/ofd": string;
+                    "application/pdf": string;
+                    "image/jpeg": string;
+                    "image/png": string;
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -2062,7 +2184,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Message"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -2180,7 +2302,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["RequestResult"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -2298,7 +2420,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["RequestResult"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -2577,7 +2699,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["CaseDetail"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -2674,7 +2796,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Decided"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -2798,7 +2920,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Decided"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -2922,7 +3044,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Decided"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -3117,7 +3239,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["LinkCreated"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -3227,7 +3349,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Me"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -3301,7 +3423,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["PasswordChangedOut"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -3586,7 +3708,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ProofTypeList"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */

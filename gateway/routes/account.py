@@ -25,7 +25,8 @@ class PasswordIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     "/api/v1/me/password",
     summary="修改密码: the old password and a new one that meets the policy; the user's other sessions end",
     status_code=200,
-    responses=apidoc.refusals(401, write=True),
+    # 409: changed meanwhile by another session; 423: wrong old passwords lock the account as wrong logins do.
+    responses=apidoc.refusals(401, 409, 423, write=True),
     operation_class=apidoc.body(PasswordIn),
 )
 async def change_password(request: Request) -> Response[PasswordChangedOut]:

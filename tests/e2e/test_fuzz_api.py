@@ -10,6 +10,7 @@ Inputs it once broke the gateway with are kept as plain tests in test_fuzz_regre
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -43,7 +44,12 @@ CONFIG = SchemathesisConfig.from_dict(
         "seed": 20260412,
         # Generating data is slow on a busy machine; that is not the API's fault.
         "suppress-health-check": ["too_slow"],
-        "generation": {"max-examples": 25, "deterministic": True, "database": "none"},
+        # FUZZ_EXAMPLES=200 for a deeper run by hand; `make test` keeps it short.
+        "generation": {
+            "max-examples": int(os.environ.get("FUZZ_EXAMPLES", "25")),
+            "deterministic": True,
+            "database": "none",
+        },
         "phases": {"stateful": {"enabled": False}},
         "checks": {
             "enabled": True,

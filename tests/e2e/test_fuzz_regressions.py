@@ -66,3 +66,17 @@ def test_login_logout_and_password_change_answer_the_status_the_document_declare
         assert "200" in declared and "201" not in declared, path
     client = accounts.login(stack.gateway_url, *accounts.create_user(stack))  # asserts the login's 200
     assert client.post("/api/v1/auth/logout").status_code == 200
+
+
+def test_wrong_old_passwords_lock_the_account_and_the_document_says_so(stack) -> None:
+    """FUZZ_EXAMPLES=150 found 修改密码 answering 423 ACCOUNT_LOCKED, which the document did not declare."""
+    client = accounts.login(stack.gateway_url, *accounts.create_user(stack))
+    statuses = [
+        client.post("/api/v1/me/password", json={"oldPassword": f"Wrong#Guess{n}", "newPassword": "Harbour#Line8"})
+        for n in range(6)
+    ]
+    assert [r.status_code for r in statuses[:5]] == [422] * 5
+    locked = statuses[5]
+    assert locked.status_code == 423 and locked.json()["code"] == "ACCOUNT_LOCKED", locked.text
+    declared = DOCUMENT["paths"]["/api/v1/me/password"]["post"]["responses"]
+    assert declared["423"]["content"]["application/json"]["schema"] == ERROR_SCHEMA

@@ -3462,6 +3462,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
             /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
             413: {
                 headers: {
@@ -3482,6 +3491,15 @@ export interface operations {
             };
             /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 登录失败次数过多，账号已锁定（ACCOUNT_LOCKED） */
+            423: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -70,23 +70,25 @@ UPLOAD_SCHEMA = {
 }
 
 
-def body(model: type[msgspec.Struct] | None = None, *, multipart: bool = False) -> type[Operation]:
-    """An OpenAPI operation carrying the JSON body `model` (or the upload's multipart form), for `operation_class`."""
-    media_type, schema, required = (
-        ("multipart/form-data", UPLOAD_SCHEMA, True) if multipart else ("application/json", None, False)
-    )
-    if model is not None:
-        schema = _inline_schema(model)  # an absent body reads as {}: every field has a default or is reported missing
-
+def _with_body(media_type: str, schema: dict[str, Any], *, required: bool) -> type[Operation]:
     @dataclass
     class WithBody(Operation):
         def __post_init__(self) -> None:
-            self.request_body = RequestBody(
-                content={media_type: OpenAPIMediaType(schema=schema)},  # type: ignore[arg-type]
-                required=required,
-            )
+            content = {media_type: OpenAPIMediaType(schema=schema)}  # type: ignore[arg-type]
+            self.request_body = RequestBody(content=content, required=required)
 
     return WithBody
+
+
+def json_body(model: type[msgspec.Struct]) -> type[Operation]:
+    """An OpenAPI operation (for `operation_class`) carrying the JSON body `model`. Not required: an absent body
+    reads as {}, where every field has its default or is reported missing."""
+    return _with_body("application/json", _inline_schema(model), required=False)
+
+
+def upload_body() -> type[Operation]:
+    """An OpenAPI operation carrying the upload's multipart form."""
+    return _with_body("multipart/form-data", UPLOAD_SCHEMA, required=True)
 
 
 # The types the attachment service accepts, decided by content (services/attachment/filetype.py).

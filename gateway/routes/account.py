@@ -27,7 +27,7 @@ class PasswordIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     status_code=200,
     # 409: changed meanwhile by another session; 423: wrong old passwords lock the account as wrong logins do.
     responses=apidoc.refusals(401, 409, 423, write=True),
-    operation_class=apidoc.body(PasswordIn),
+    operation_class=apidoc.json_body(PasswordIn),
 )
 async def change_password(request: Request) -> Response[PasswordChangedOut]:
     token = request.cookies.get(SESSION_COOKIE)

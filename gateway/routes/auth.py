@@ -80,7 +80,7 @@ async def captcha(request: Request) -> Response[CaptchaOut]:
     summary="Log in with username, password and captcha; sets the session cookie",
     status_code=200,
     responses=apidoc.refusals(401, 423, 429, write=True),
-    operation_class=apidoc.body(LoginIn),
+    operation_class=apidoc.json_body(LoginIn),
 )
 async def login(request: Request) -> Response[LoggedIn]:
     body = await decode_body(request, LoginIn)

@@ -42,7 +42,7 @@ def _client_ip(request: Request) -> str:
     summary="卡介质登录 step 1: a single-use nonce (256 bits, 2 minutes) for the card to sign",
     status_code=200,
     responses=apidoc.refusals(401, 404, 423, 429, write=True),
-    operation_class=apidoc.body(ChallengeIn),
+    operation_class=apidoc.json_body(ChallengeIn),
 )
 async def card_challenge(request: Request) -> Response[ChallengeOut]:
     body = await decode_body(request, ChallengeIn)
@@ -67,7 +67,7 @@ async def card_challenge(request: Request) -> Response[ChallengeOut]:
     "session cookie",
     status_code=200,
     responses=apidoc.refusals(401, 423, 429, write=True),
-    operation_class=apidoc.body(CardLoginIn),
+    operation_class=apidoc.json_body(CardLoginIn),
 )
 async def card_login(request: Request) -> Response[LoggedIn]:
     body = await decode_body(request, CardLoginIn)

@@ -35,7 +35,10 @@ class Decided(msgspec.Struct, kw_only=True):
     case: customs.Case
 
 
-DECISION = {"responses": apidoc.refusals(401, 403, 404, 409, write=True), "operation_class": apidoc.body(DecisionIn)}
+DECISION = {
+    "responses": apidoc.refusals(401, 403, 404, 409, write=True),
+    "operation_class": apidoc.json_body(DecisionIn),
+}
 
 
 @get(

@@ -105,7 +105,7 @@ class LinkIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     "/api/v1/export-declaration-links",
     summary="出口报关单补录: link an export declaration to an own certificate",
     responses=apidoc.refusals(401, 403, 404, 409, write=True),
-    operation_class=apidoc.body(LinkIn),
+    operation_class=apidoc.json_body(LinkIn),
 )
 @idempotent
 async def create_link(request: Request, actor: NamedDependency[Actor]) -> Response[LinkCreated]:

@@ -87,7 +87,7 @@ def _result(message: str, request: coordination.CoordinationRequest, status: int
     BASE,
     summary="暂存: save a new application (all field errors at once)",
     responses=apidoc.refusals(401, 403, 409, write=True),
-    operation_class=apidoc.body(FormIn),
+    operation_class=apidoc.json_body(FormIn),
 )
 @idempotent
 async def create_request(request: Request, actor: NamedDependency[Actor]) -> Response[RequestResult]:
@@ -146,7 +146,7 @@ async def get_request(request: Request, actor: NamedDependency[Actor], request_i
     BASE + "/{request_id:str}",
     summary="暂存 again (editable statuses only; carries the version it saw)",
     responses=apidoc.refusals(401, 403, 404, 409, write=True),
-    operation_class=apidoc.body(FormIn),
+    operation_class=apidoc.json_body(FormIn),
 )
 async def update_request(
     request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]
@@ -191,7 +191,7 @@ async def delete_request(
     summary="提交: ownership and linkage (registry) → transition",
     status_code=200,
     responses=apidoc.refusals(401, 403, 404, 409, write=True),
-    operation_class=apidoc.body(VersionIn),
+    operation_class=apidoc.json_body(VersionIn),
 )
 @idempotent
 async def submit_request(
@@ -245,7 +245,7 @@ async def submit_request(
     summary="撤回 (待办 only)",
     status_code=200,
     responses=apidoc.refusals(401, 403, 404, 409, write=True),
-    operation_class=apidoc.body(VersionIn),
+    operation_class=apidoc.json_body(VersionIn),
 )
 @idempotent
 async def withdraw_request(
@@ -270,7 +270,7 @@ async def withdraw_request(
     request_max_body_size=UPLOAD_BODY_LIMIT,
     status_code=201,
     responses=apidoc.refusals(401, 403, 404, 409, write=True),
-    operation_class=apidoc.body(multipart=True),
+    operation_class=apidoc.upload_body(),
 )
 @idempotent
 async def upload_attachment(

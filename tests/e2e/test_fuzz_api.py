@@ -4,7 +4,7 @@ documented (status, media type, schema), and every error must be {code, message,
 
 The run is bounded (max examples per operation) and deterministic (fixed seed, derandomized, no example database).
 The fuzzer works with accounts of its own: the demo accounts other tests use are never logged out or locked.
-Inputs it once broke the gateway with are kept as plain tests in test_fuzz_regressions.py.
+What it found is kept, with its inputs, as plain tests in test_fuzz_regressions.py.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 
+from gateway import apidoc
 from gateway.deps import call
 from gateway.routes.filters import EARLIEST, LATEST
 from shared import bus
@@ -25,7 +26,11 @@ _pending: set[asyncio.Task] = set()
 MAX_IN_FLIGHT = 200
 
 
-@get("/api/v1/customs/audit-records", summary="Audit trail (officers): by actor, enterprise, action and date")
+@get(
+    "/api/v1/customs/audit-records",
+    summary="Audit trail (officers): by actor, enterprise, action and date",
+    responses=apidoc.refusals(401, 403),
+)
 async def audit_records(
     request: Request,
     actor: NamedDependency[Actor],

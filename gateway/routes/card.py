@@ -10,8 +10,9 @@ import msgspec
 from litestar import Request, Response, post
 from litestar.datastructures import Cookie
 
+from gateway import apidoc
 from gateway.deps import SESSION_COOKIE, call, decode_body
-from gateway.routes.auth import me_body
+from gateway.routes.auth import LoggedIn, me_body
 from shared.contracts import card, identity
 
 
@@ -40,8 +41,10 @@ def _client_ip(request: Request) -> str:
     "/api/v1/auth/card/challenge",
     summary="卡介质登录 step 1: a single-use nonce (256 bits, 2 minutes) for the card to sign",
     status_code=200,
+    responses=apidoc.refusals(401, 404, 423, 429, write=True),
+    operation_class=apidoc.json_body(ChallengeIn),
 )
-async def card_challenge(request: Request) -> Response:
+async def card_challenge(request: Request) -> Response[ChallengeOut]:
     body = await decode_body(request, ChallengeIn)
     result = await call(
         request,
@@ -55,7 +58,7 @@ async def card_challenge(request: Request) -> Response:
         expires_in_seconds=result.expires_in_seconds,
         agent_url=request.app.state.settings.card_agent_url,
     )
-    return Response(msgspec.to_builtins(out), headers={"Cache-Control": "no-store"})
+    return Response(out, headers={"Cache-Control": "no-store"})
 
 
 @post(
@@ -63,8 +66,10 @@ async def card_challenge(request: Request) -> Response:
     summary="卡介质登录 step 2: the card's SM2 signature (SM3, user id 1234567812345678) of the nonce; sets the "
     "session cookie",
     status_code=200,
+    responses=apidoc.refusals(401, 423, 429, write=True),
+    operation_class=apidoc.json_body(CardLoginIn),
 )
-async def card_login(request: Request) -> Response:
+async def card_login(request: Request) -> Response[LoggedIn]:
     body = await decode_body(request, CardLoginIn)
     session = await call(
         request,
@@ -81,7 +86,7 @@ async def card_login(request: Request) -> Response:
     cookie = Cookie(
         key=SESSION_COOKIE, value=session.token, httponly=True, secure=settings.cookie_secure, samesite="lax", path="/"
     )
-    return Response({"message": "登录成功", "user": me_body(session.actor)}, cookies=[cookie], status_code=200)
+    return Response(LoggedIn(message="登录成功", user=me_body(session.actor)), cookies=[cookie], status_code=200)
 
 
 routes = [card_challenge, card_login]

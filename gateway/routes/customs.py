@@ -7,7 +7,7 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
-from gateway import idempotency
+from gateway import apidoc, idempotency
 from gateway.deps import call, decode_body
 from gateway.idempotency import idempotent
 from gateway.routes.filters import Filters, provide_filters
@@ -24,10 +24,28 @@ class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     reply: str = ""
 
 
+class CaseDetail(msgspec.Struct, kw_only=True):
+    case: customs.Case
+    request: coordination.CoordinationRequest
+    attachments: list[attachment.AttachmentInfo]
+
+
+class Decided(msgspec.Struct, kw_only=True):
+    message: str
+    case: customs.Case
+
+
+DECISION = {
+    "responses": apidoc.refusals(401, 403, 404, 409, write=True),
+    "operation_class": apidoc.json_body(DecisionIn),
+}
+
+
 @get(
     BASE,
     summary="Officer queue: every enterprise's received applications, oldest due first",
     dependencies={"filters": provide_filters},
+    responses=apidoc.refusals(401, 403),
 )
 async def queue(
     request: Request,
@@ -43,8 +61,12 @@ async def queue(
     )
 
 
-@get(BASE + "/{request_id:str}", summary="A case: the application, its status history and attachments")
-async def case_detail(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> dict:
+@get(
+    BASE + "/{request_id:str}",
+    summary="A case: the application, its status history and attachments",
+    responses=apidoc.refusals(401, 403, 404),
+)
+async def case_detail(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> CaseDetail:
     case = await call(request, customs.CASE_GET, customs.CaseRef(actor=actor, request_id=request_id), customs.Case)
     application = await call(
         request,
@@ -58,16 +80,12 @@ async def case_detail(request: Request, actor: NamedDependency[Actor], request_i
         attachment.ListAttachments(actor=actor, request_id=request_id),
         attachment.AttachmentList,
     )
-    return {
-        "case": msgspec.to_builtins(case),
-        "request": msgspec.to_builtins(application),
-        "attachments": msgspec.to_builtins(files.items),
-    }
+    return CaseDetail(case=case, request=application, attachments=list(files.items))
 
 
 async def _decide(
     request: Request, actor: NamedDependency[Actor], request_id: FromPath[str], subject: str, message: str
-) -> Response:
+) -> Response[Decided]:
     body = await decode_body(request, DecisionIn)
     case = await call(
         request,
@@ -83,18 +101,18 @@ async def _decide(
         ),
         customs.Case,
     )
-    return Response({"message": message, "case": msgspec.to_builtins(case)}, status_code=200)
+    return Response(Decided(message=message, case=case), status_code=200)
 
 
-@post(BASE + "/{request_id:str}/accept", summary="受理: 待办 → 协调中", status_code=200)
+@post(BASE + "/{request_id:str}/accept", summary="受理: 待办 → 协调中", status_code=200, **DECISION)
 @idempotent
-async def accept(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
+async def accept(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response[Decided]:
     return await _decide(request, actor, request_id, customs.CASE_ACCEPT, "受理成功")
 
 
-@post(BASE + "/{request_id:str}/return", summary="退回 with a reason: 待办|协调中 → 退回", status_code=200)
+@post(BASE + "/{request_id:str}/return", summary="退回 with a reason: 待办|协调中 → 退回", status_code=200, **DECISION)
 @idempotent
-async def return_(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
+async def return_(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response[Decided]:
     return await _decide(request, actor, request_id, customs.CASE_RETURN, "退回成功")
 
 
@@ -102,9 +120,10 @@ async def return_(request: Request, actor: NamedDependency[Actor], request_id: F
     BASE + "/{request_id:str}/conclude",
     summary="办结 with outcome (SUCCESS 协调成功 | UNRESOLVED 协调未果 | NOT_ACCEPTED 不予受理) and reply",
     status_code=200,
+    **DECISION,
 )
 @idempotent
-async def conclude(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
+async def conclude(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response[Decided]:
     return await _decide(request, actor, request_id, customs.CASE_CONCLUDE, "办结成功")
 
 

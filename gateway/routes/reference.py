@@ -7,7 +7,7 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
-from gateway import idempotency
+from gateway import apidoc, idempotency
 from gateway.deps import call, decode_body
 from gateway.idempotency import idempotent
 from shared.contracts import registry
@@ -15,14 +15,32 @@ from shared.contracts.common import Actor, Empty, FieldError
 from shared.errors import ValidationFailed
 
 
-@get("/api/v1/reference/countries", summary="Countries/regions, fuzzy search")
+class ProofTypeList(msgspec.Struct, kw_only=True):
+    items: list[registry.ProofType]
+
+
+class CertificateAutofill(msgspec.Struct, kw_only=True, rename="camel"):
+    """Only what the form's auto-fill needs: the holder, validity and status are not the asker's business."""
+
+    proof_type: str
+    certificate_no: str
+    agreement_code: str
+    agreement_name: str
+
+
+class LinkCreated(msgspec.Struct, kw_only=True):
+    message: str
+    link: registry.ExportDeclarationLink
+
+
+@get("/api/v1/reference/countries", summary="Countries/regions, fuzzy search", responses=apidoc.refusals(401))
 async def countries(request: Request, q: FromQuery[str] = "", limit: FromQuery[int] = 20) -> registry.CountryList:
     return await call(
         request, registry.REFERENCE_COUNTRIES, registry.ReferenceQuery(q=q, limit=limit), registry.CountryList
     )
 
 
-@get("/api/v1/reference/ports", summary="Ports of a country, fuzzy search")
+@get("/api/v1/reference/ports", summary="Ports of a country, fuzzy search", responses=apidoc.refusals(401))
 async def ports(
     request: Request, country: FromQuery[str | None] = None, q: FromQuery[str] = "", limit: FromQuery[int] = 20
 ) -> registry.PortList:
@@ -34,18 +52,28 @@ async def ports(
     )
 
 
-@get("/api/v1/reference/agreements", summary="Preferential trade agreements (China Customs codes)")
+@get(
+    "/api/v1/reference/agreements",
+    summary="Preferential trade agreements (China Customs codes)",
+    responses=apidoc.refusals(),
+)
 async def agreements(request: Request) -> registry.AgreementList:
     return await call(request, registry.REFERENCE_AGREEMENTS, Empty(), registry.AgreementList)
 
 
-@get("/api/v1/reference/proof-types", summary="The four proof-of-origin types")
-async def proof_types() -> dict:
-    return {"items": [msgspec.to_builtins(p) for p in registry.PROOF_TYPES.values()]}
+@get("/api/v1/reference/proof-types", summary="The four proof-of-origin types", responses=apidoc.refusals())
+async def proof_types() -> ProofTypeList:
+    return ProofTypeList(items=list(registry.PROOF_TYPES.values()))
 
 
-@get("/api/v1/certificates/lookup", summary="Agreement code of a certificate, for the form's auto-fill")
-async def certificate_lookup(request: Request, type: FromQuery[str] = "", number: FromQuery[str] = "") -> dict:
+@get(
+    "/api/v1/certificates/lookup",
+    summary="Agreement code of a certificate, for the form's auto-fill",
+    responses=apidoc.refusals(401, 404),
+)
+async def certificate_lookup(
+    request: Request, type: FromQuery[str] = "", number: FromQuery[str] = ""
+) -> CertificateAutofill:
     errors = []
     if type not in registry.PROOF_TYPES:
         errors.append(FieldError(field="type", message="请选择享惠证明类型"))
@@ -59,13 +87,12 @@ async def certificate_lookup(request: Request, type: FromQuery[str] = "", number
         registry.CertificateKey(proof_type=type, certificate_no=number.strip()),
         registry.CertificateInfo,
     )
-    # Only what the form's auto-fill needs: the holder, validity and status are not the asker's business.
-    return {
-        "proofType": info.proof_type,
-        "certificateNo": info.certificate_no,
-        "agreementCode": info.agreement_code,
-        "agreementName": info.agreement_name,
-    }
+    return CertificateAutofill(
+        proof_type=info.proof_type,
+        certificate_no=info.certificate_no,
+        agreement_code=info.agreement_code,
+        agreement_name=info.agreement_name,
+    )
 
 
 class LinkIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
@@ -74,9 +101,14 @@ class LinkIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     export_declaration_no: str = ""
 
 
-@post("/api/v1/export-declaration-links", summary="出口报关单补录: link an export declaration to an own certificate")
+@post(
+    "/api/v1/export-declaration-links",
+    summary="出口报关单补录: link an export declaration to an own certificate",
+    responses=apidoc.refusals(401, 403, 404, 409, write=True),
+    operation_class=apidoc.json_body(LinkIn),
+)
 @idempotent
-async def create_link(request: Request, actor: NamedDependency[Actor]) -> Response:
+async def create_link(request: Request, actor: NamedDependency[Actor]) -> Response[LinkCreated]:
     body = await decode_body(request, LinkIn)
     link = await call(
         request,
@@ -90,10 +122,10 @@ async def create_link(request: Request, actor: NamedDependency[Actor]) -> Respon
         ),
         registry.ExportDeclarationLink,
     )
-    return Response({"message": "补录成功", "link": msgspec.to_builtins(link)}, status_code=201)
+    return Response(LinkCreated(message="补录成功", link=link), status_code=201)
 
 
-@get("/api/v1/export-declaration-links", summary="Own export-declaration links")
+@get("/api/v1/export-declaration-links", summary="Own export-declaration links", responses=apidoc.refusals(401, 403))
 async def list_links(request: Request, actor: NamedDependency[Actor]) -> registry.LinkPage:
     return await call(request, registry.LINK_LIST, registry.LinkList(actor=actor), registry.LinkPage)
 

@@ -9,7 +9,7 @@ from litestar import Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
-from gateway import idempotency
+from gateway import apidoc, idempotency
 from gateway.deps import call, decode_body
 from gateway.idempotency import idempotent
 from gateway.routes.filters import Filters, provide_filters
@@ -63,13 +63,34 @@ class VersionIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     version: FromQuery[int | None] = None
 
 
-def _result(message: str, request: coordination.CoordinationRequest, status: int = 200) -> Response:
-    return Response({"message": message, "request": msgspec.to_builtins(request)}, status_code=status)
+class RequestResult(msgspec.Struct, kw_only=True):
+    message: str
+    request: coordination.CoordinationRequest
 
 
-@post(BASE, summary="暂存: save a new application (all field errors at once)")
+class RequestDetail(coordination.CoordinationRequest, kw_only=True):
+    """详情: the application with its files."""
+
+    attachments: list[attachment.AttachmentInfo]
+
+
+class AttachmentUploaded(msgspec.Struct, kw_only=True):
+    message: str
+    attachment: attachment.AttachmentInfo
+
+
+def _result(message: str, request: coordination.CoordinationRequest, status: int = 200) -> Response[RequestResult]:
+    return Response(RequestResult(message=message, request=request), status_code=status)
+
+
+@post(
+    BASE,
+    summary="暂存: save a new application (all field errors at once)",
+    responses=apidoc.refusals(401, 403, 409, write=True),
+    operation_class=apidoc.json_body(FormIn),
+)
 @idempotent
-async def create_request(request: Request, actor: NamedDependency[Actor]) -> Response:
+async def create_request(request: Request, actor: NamedDependency[Actor]) -> Response[RequestResult]:
     body = await decode_body(request, FormIn)
     created = await call(
         request,
@@ -80,7 +101,12 @@ async def create_request(request: Request, actor: NamedDependency[Actor]) -> Res
     return _result("暂存成功", created, 201)
 
 
-@get(BASE, summary="查询: own applications, newest first, keyset paged", dependencies={"filters": provide_filters})
+@get(
+    BASE,
+    summary="查询: own applications, newest first, keyset paged",
+    dependencies={"filters": provide_filters},
+    responses=apidoc.refusals(401, 403),
+)
 async def list_requests(
     request: Request, actor: NamedDependency[Actor], filters: NamedDependency[Filters]
 ) -> coordination.RequestPage:
@@ -100,8 +126,12 @@ async def _get(
     )
 
 
-@get(BASE + "/{request_id:str}", summary="详情: the application, its flags, status history and attachments")
-async def get_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> dict:
+@get(
+    BASE + "/{request_id:str}",
+    summary="详情: the application, its flags, status history and attachments",
+    responses=apidoc.refusals(401, 403, 404),
+)
+async def get_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> RequestDetail:
     application = await _get(request, actor, request_id)
     files = await call(
         request,
@@ -109,12 +139,19 @@ async def get_request(request: Request, actor: NamedDependency[Actor], request_i
         attachment.ListAttachments(actor=actor, request_id=application.id),
         attachment.AttachmentList,
     )
-    return {**msgspec.to_builtins(application), "attachments": msgspec.to_builtins(files.items)}
+    return RequestDetail(**msgspec.structs.asdict(application), attachments=list(files.items))
 
 
-@put(BASE + "/{request_id:str}", summary="暂存 again (editable statuses only; carries the version it saw)")
+@put(
+    BASE + "/{request_id:str}",
+    summary="暂存 again (editable statuses only; carries the version it saw)",
+    responses=apidoc.refusals(401, 403, 404, 409, write=True),
+    operation_class=apidoc.json_body(FormIn),
+)
 @idempotent
-async def update_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
+async def update_request(
+    request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]
+) -> Response[RequestResult]:
     body = await decode_body(request, FormIn)
     if body.version is None:
         raise ValidationFailed(fields=[FieldError(field="version", message="缺少数据版本号，请刷新后重试")])
@@ -133,11 +170,16 @@ async def update_request(request: Request, actor: NamedDependency[Actor], reques
     return _result("暂存成功", updated)
 
 
-@delete(BASE + "/{request_id:str}", summary="删除 (暂存, 已撤回, 退回 only)", status_code=200)
+@delete(
+    BASE + "/{request_id:str}",
+    summary="删除 (暂存, 已撤回, 退回 only)",
+    status_code=200,
+    responses=apidoc.refusals(401, 403, 404, 409, write=True),
+)
 @idempotent
 async def delete_request(
     request: Request, actor: NamedDependency[Actor], request_id: FromPath[str], version: FromQuery[int | None] = None
-) -> Response[dict]:
+) -> Response[apidoc.Message]:
     await call(
         request,
         coordination.DELETE,
@@ -146,12 +188,20 @@ async def delete_request(
         ),
         coordination.Deleted,
     )
-    return Response({"message": "删除成功"}, status_code=200)
+    return Response(apidoc.Message(message="删除成功"), status_code=200)
 
 
-@post(BASE + "/{request_id:str}/submit", summary="提交: ownership and linkage (registry) → transition", status_code=200)
+@post(
+    BASE + "/{request_id:str}/submit",
+    summary="提交: ownership and linkage (registry) → transition",
+    status_code=200,
+    responses=apidoc.refusals(401, 403, 404, 409, write=True),
+    operation_class=apidoc.json_body(VersionIn),
+)
 @idempotent
-async def submit_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
+async def submit_request(
+    request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]
+) -> Response[RequestResult]:
     """Three calls on the critical path: the application as it stands, one registry question (ownership and
     linkage together), the transition. The attachment facts (count, damage, revision) are coordination's own,
     told by the attachment service with every file change, and checked inside the transition.
@@ -215,9 +265,17 @@ async def _submittable(request: Request, actor: Actor, request_id: str) -> coord
     return current
 
 
-@post(BASE + "/{request_id:str}/withdraw", summary="撤回 (待办 only)", status_code=200)
+@post(
+    BASE + "/{request_id:str}/withdraw",
+    summary="撤回 (待办 only)",
+    status_code=200,
+    responses=apidoc.refusals(401, 403, 404, 409, write=True),
+    operation_class=apidoc.json_body(VersionIn),
+)
 @idempotent
-async def withdraw_request(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
+async def withdraw_request(
+    request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]
+) -> Response[RequestResult]:
     body = await decode_body(request, VersionIn)
     withdrawn = await call(
         request,
@@ -238,9 +296,13 @@ async def withdraw_request(request: Request, actor: NamedDependency[Actor], requ
     summary="上传附件 (multipart field `file`, ≤ 4 MiB)",
     request_max_body_size=UPLOAD_BODY_LIMIT,
     status_code=201,
+    responses=apidoc.refusals(401, 403, 404, 409, write=True),
+    operation_class=apidoc.upload_body(),
 )
 @idempotent
-async def upload_attachment(request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]) -> Response:
+async def upload_attachment(
+    request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]
+) -> Response[AttachmentUploaded]:
     upload = await read_file(request)
     # Bound to the file's name and bytes, not to the multipart body: its boundary differs at every try.
     key = await idempotency.key(request, upload.filename.encode(), upload.content)
@@ -253,10 +315,14 @@ async def upload_attachment(request: Request, actor: NamedDependency[Actor], req
         attachment.AttachmentInfo,
         timeout=30,
     )
-    return Response({"message": "上传成功", "attachment": msgspec.to_builtins(info)}, status_code=201)
+    return Response(AttachmentUploaded(message="上传成功", attachment=info), status_code=201)
 
 
-@get(BASE + "/{request_id:str}/attachments", summary="Attachments of an application")
+@get(
+    BASE + "/{request_id:str}/attachments",
+    summary="Attachments of an application",
+    responses=apidoc.refusals(401, 404),
+)
 async def list_attachments(
     request: Request, actor: NamedDependency[Actor], request_id: FromPath[str]
 ) -> attachment.AttachmentList:
@@ -268,7 +334,12 @@ async def list_attachments(
     )
 
 
-@get(BASE + "/{request_id:str}/attachments/{attachment_id:str}", summary="Download an attachment (integrity-checked)")
+@get(
+    BASE + "/{request_id:str}/attachments/{attachment_id:str}",
+    summary="Download an attachment (integrity-checked)",
+    responses=apidoc.refusals(401, 404, 500),
+    operation_class=apidoc.download(),
+)
 async def download_attachment(
     request: Request, actor: NamedDependency[Actor], request_id: FromPath[str], attachment_id: FromPath[str]
 ) -> Response:
@@ -300,11 +371,12 @@ async def download_attachment(
     BASE + "/{request_id:str}/attachments/{attachment_id:str}",
     summary="Delete an attachment (editable only)",
     status_code=200,
+    responses=apidoc.refusals(401, 403, 404, 409, write=True),
 )
 @idempotent
 async def delete_attachment(
     request: Request, actor: NamedDependency[Actor], request_id: FromPath[str], attachment_id: FromPath[str]
-) -> Response[dict]:
+) -> Response[apidoc.Message]:
     await call(
         request,
         attachment.DELETE,
@@ -316,7 +388,7 @@ async def delete_attachment(
         ),
         attachment.AttachmentInfo,
     )
-    return Response({"message": "删除成功"}, status_code=200)
+    return Response(apidoc.Message(message="删除成功"), status_code=200)
 
 
 routes = [

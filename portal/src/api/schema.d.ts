@@ -452,6 +452,12 @@ export interface components {
         AgreementList: {
             items: components["schemas"]["Agreement"][];
         };
+        /** ApiError */
+        ApiError: {
+            code: string;
+            fields: components["schemas"]["FieldError"][];
+            message: string;
+        };
         /** AttachmentInfo */
         AttachmentInfo: {
             contentType: string;
@@ -469,6 +475,11 @@ export interface components {
         AttachmentList: {
             items: components["schemas"]["AttachmentInfo"][];
         };
+        /** AttachmentUploaded */
+        AttachmentUploaded: {
+            attachment: components["schemas"]["AttachmentInfo"];
+            message: string;
+        };
         /** AuditPage */
         AuditPage: {
             items: components["schemas"]["AuditRecord"][];
@@ -485,6 +496,11 @@ export interface components {
             result: string;
             service: string;
             target: string;
+        };
+        /** CaptchaOut */
+        CaptchaOut: {
+            captchaId: string;
+            image: string;
         };
         /** Case */
         Case: {
@@ -518,6 +534,12 @@ export interface components {
             statusLabel: string;
             version: number;
         };
+        /** CaseDetail */
+        CaseDetail: {
+            attachments: components["schemas"]["AttachmentInfo"][];
+            case: components["schemas"]["Case"];
+            request: components["schemas"]["CoordinationRequest"];
+        };
         /** CasePage */
         CasePage: {
             items: components["schemas"]["Case"][];
@@ -525,6 +547,20 @@ export interface components {
             total?: number | null;
             /** @default false */
             totalCapped: boolean;
+        };
+        /** CertificateAutofill */
+        CertificateAutofill: {
+            agreementCode: string;
+            agreementName: string;
+            certificateNo: string;
+            proofType: string;
+        };
+        /** ChallengeOut */
+        ChallengeOut: {
+            agentUrl: string;
+            challengeId: string;
+            expiresInSeconds: number;
+            nonce: string;
         };
         /** CoordinationRequest */
         CoordinationRequest: {
@@ -570,12 +606,28 @@ export interface components {
         CountryList: {
             items: components["schemas"]["Country"][];
         };
+        /** Decided */
+        Decided: {
+            case: components["schemas"]["Case"];
+            message: string;
+        };
+        /** EnterpriseOut */
+        EnterpriseOut: {
+            creditCode: string;
+            customsCode: string;
+            name: string;
+        };
         /** ExportDeclarationLink */
         ExportDeclarationLink: {
             certificateNo: string;
             createdAt: string;
             exportDeclarationNo: string;
             proofType: string;
+        };
+        /** FieldError */
+        FieldError: {
+            field: string;
+            message: string;
         };
         /** HistoryEntry */
         HistoryEntry: {
@@ -587,9 +639,37 @@ export interface components {
             reason?: string | null;
             toStatus: string;
         };
+        /** LinkCreated */
+        LinkCreated: {
+            link: components["schemas"]["ExportDeclarationLink"];
+            message: string;
+        };
         /** LinkPage */
         LinkPage: {
             items: components["schemas"]["ExportDeclarationLink"][];
+        };
+        /** LoggedIn */
+        LoggedIn: {
+            message: string;
+            user: components["schemas"]["Me"];
+        };
+        /** Me */
+        Me: {
+            displayName: string;
+            enterprise: components["schemas"]["EnterpriseOut"] | null;
+            /** @enum {string} */
+            role: "ENTERPRISE" | "OFFICER";
+            userId: string;
+            username: string;
+        };
+        /** Message */
+        Message: {
+            message: string;
+        };
+        /** PasswordChangedOut */
+        PasswordChangedOut: {
+            message: string;
+            sessionsEnded: number;
         };
         /** Port */
         Port: {
@@ -602,6 +682,51 @@ export interface components {
         PortList: {
             items: components["schemas"]["Port"][];
         };
+        /** ProofType */
+        ProofType: {
+            code: string;
+            label: string;
+            numberLabel: string;
+        };
+        /** ProofTypeList */
+        ProofTypeList: {
+            items: components["schemas"]["ProofType"][];
+        };
+        /** RequestDetail */
+        RequestDetail: {
+            agreementCode: string;
+            attachmentCount: number;
+            attachments: components["schemas"]["AttachmentInfo"][];
+            attachmentsRevision: number;
+            certificateNo: string;
+            /** Format: date-time */
+            createdAt: string;
+            creditCode: string;
+            deletable: boolean;
+            editable: boolean;
+            enterpriseName: string;
+            exportDeclarationNo: string;
+            history?: components["schemas"]["HistoryEntry"][];
+            id: string;
+            importCountry: string;
+            importDeclarationNo: string;
+            importPort: string;
+            outcome?: string | null;
+            outcomeLabel?: string | null;
+            proofType: string;
+            proofTypeLabel: string;
+            reason: string;
+            reply?: string | null;
+            requestNo: string;
+            status: string;
+            statusLabel: string;
+            statusReason: string | null;
+            submittedAt: string | null;
+            /** Format: date-time */
+            updatedAt: string;
+            version: number;
+            withdrawable: boolean;
+        };
         /** RequestPage */
         RequestPage: {
             items: components["schemas"]["CoordinationRequest"][];
@@ -609,6 +734,11 @@ export interface components {
             total?: number | null;
             /** @default false */
             totalCapped: boolean;
+        };
+        /** RequestResult */
+        RequestResult: {
+            message: string;
+            request: components["schemas"]["CoordinationRequest"];
         };
     };
     responses: never;
@@ -634,7 +764,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["CaptchaOut"];
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求过于频繁（TOO_MANY_REQUESTS），见 Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -646,7 +821,13 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    cardNo: string;
+                };
+            };
+        };
         responses: {
             /** @description Request fulfilled, document follows */
             200: {
@@ -654,7 +835,106 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ChallengeOut"];
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 登录失败次数过多，账号已锁定（ACCOUNT_LOCKED） */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求过于频繁（TOO_MANY_REQUESTS），见 Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -666,7 +946,15 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    cardNo: string;
+                    challengeId: string;
+                    signature: string;
+                };
+            };
+        };
         responses: {
             /** @description Request fulfilled, document follows */
             200: {
@@ -674,7 +962,97 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["LoggedIn"];
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 登录失败次数过多，账号已锁定（ACCOUNT_LOCKED） */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求过于频繁（TOO_MANY_REQUESTS），见 Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -686,15 +1064,114 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    captchaCode: string;
+                    captchaId: string;
+                    password: string;
+                    username: string;
+                };
+            };
+        };
         responses: {
-            /** @description Document created, URL follows */
-            201: {
+            /** @description Request fulfilled, document follows */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["LoggedIn"];
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 登录失败次数过多，账号已锁定（ACCOUNT_LOCKED） */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求过于频繁（TOO_MANY_REQUESTS），见 Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -708,13 +1185,76 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Document created, URL follows */
-            201: {
+            /** @description Request fulfilled, document follows */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -737,22 +1277,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["CertificateAutofill"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -786,19 +1365,58 @@ export interface operations {
                     "application/json": components["schemas"]["RequestPage"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -810,7 +1428,30 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    agreementCode?: string | null;
+                    /** @default  */
+                    certificateNo?: string;
+                    creditCode?: string | null;
+                    enterpriseName?: string | null;
+                    /** @default  */
+                    exportDeclarationNo?: string;
+                    /** @default  */
+                    importCountry?: string;
+                    /** @default  */
+                    importDeclarationNo?: string;
+                    /** @default  */
+                    importPort?: string;
+                    /** @default  */
+                    proofType?: string;
+                    /** @default  */
+                    reason?: string;
+                    version?: number | null;
+                };
+            };
+        };
         responses: {
             /** @description Document created, URL follows */
             201: {
@@ -818,7 +1459,88 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["RequestResult"];
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -840,22 +1562,70 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["RequestDetail"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -869,7 +1639,30 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    agreementCode?: string | null;
+                    /** @default  */
+                    certificateNo?: string;
+                    creditCode?: string | null;
+                    enterpriseName?: string | null;
+                    /** @default  */
+                    exportDeclarationNo?: string;
+                    /** @default  */
+                    importCountry?: string;
+                    /** @default  */
+                    importDeclarationNo?: string;
+                    /** @default  */
+                    importPort?: string;
+                    /** @default  */
+                    proofType?: string;
+                    /** @default  */
+                    reason?: string;
+                    version?: number | null;
+                };
+            };
+        };
         responses: {
             /** @description Request fulfilled, document follows */
             200: {
@@ -877,22 +1670,97 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["RequestResult"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -916,22 +1784,97 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -956,19 +1899,58 @@ export interface operations {
                     "application/json": components["schemas"]["AttachmentList"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -982,7 +1964,17 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description PDF, JPEG, PNG 或 OFD，≤ 4 MiB
+                     */
+                    file: string;
+                };
+            };
+        };
         responses: {
             /** @description Document created, URL follows */
             201: {
@@ -990,22 +1982,97 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["AttachmentUploaded"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1028,22 +2095,73 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/ofd": string;
+                    "application/pdf": string;
+                    "image/jpeg": string;
+                    "image/png": string;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 附件已损坏或缺失（ATTACHMENT_CORRUPTED、ATTACHMENT_MISSING） */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1066,22 +2184,97 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1095,7 +2288,13 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    version?: number | null;
+                };
+            };
+        };
         responses: {
             /** @description Request fulfilled, document follows */
             200: {
@@ -1103,22 +2302,97 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["RequestResult"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1132,7 +2406,13 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    version?: number | null;
+                };
+            };
+        };
         responses: {
             /** @description Request fulfilled, document follows */
             200: {
@@ -1140,22 +2420,97 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["RequestResult"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1185,19 +2540,58 @@ export interface operations {
                     "application/json": components["schemas"]["AuditPage"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1232,19 +2626,58 @@ export interface operations {
                     "application/json": components["schemas"]["CasePage"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1266,22 +2699,70 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["CaseDetail"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1295,7 +2776,19 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    outcome?: string;
+                    /** @default  */
+                    reason?: string;
+                    /** @default  */
+                    reply?: string;
+                    version?: number | null;
+                };
+            };
+        };
         responses: {
             /** @description Request fulfilled, document follows */
             200: {
@@ -1303,22 +2796,97 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Decided"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1332,7 +2900,19 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    outcome?: string;
+                    /** @default  */
+                    reason?: string;
+                    /** @default  */
+                    reply?: string;
+                    version?: number | null;
+                };
+            };
+        };
         responses: {
             /** @description Request fulfilled, document follows */
             200: {
@@ -1340,22 +2920,97 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Decided"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1369,7 +3024,19 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    outcome?: string;
+                    /** @default  */
+                    reason?: string;
+                    /** @default  */
+                    reply?: string;
+                    version?: number | null;
+                };
+            };
+        };
         responses: {
             /** @description Request fulfilled, document follows */
             200: {
@@ -1377,22 +3044,97 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Decided"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1415,6 +3157,60 @@ export interface operations {
                     "application/json": components["schemas"]["LinkPage"];
                 };
             };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
         };
     };
     ApiV1ExportDeclarationLinksCreateLink: {
@@ -1424,7 +3220,18 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    certificateNo?: string;
+                    /** @default  */
+                    exportDeclarationNo?: string;
+                    /** @default  */
+                    proofType?: string;
+                };
+            };
+        };
         responses: {
             /** @description Document created, URL follows */
             201: {
@@ -1432,7 +3239,97 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["LinkCreated"];
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据不存在，或属于其他企业（NOT_FOUND 及各服务的 *_NOT_FOUND） */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1452,7 +3349,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1464,15 +3406,114 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    newPassword?: string;
+                    /** @default  */
+                    oldPassword?: string;
+                };
+            };
+        };
         responses: {
-            /** @description Document created, URL follows */
-            201: {
+            /** @description Request fulfilled, document follows */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["PasswordChangedOut"];
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 无权执行：角色不符（FORBIDDEN）、请求来源不被允许（FORBIDDEN_ORIGIN）、账号已停用 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 数据已被修改（VERSION_CONFLICT）、当前状态不允许（INVALID_STATE）或相同请求处理中 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求内容过大（FILE_TOO_LARGE、PAYLOAD_TOO_LARGE、MULTIPART_LIMIT） */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 请求格式不支持（UNSUPPORTED_MEDIA_TYPE、UNSUPPORTED_FILE_TYPE） */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 登录失败次数过多，账号已锁定（ACCOUNT_LOCKED） */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1493,6 +3534,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgreementList"];
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1518,19 +3595,49 @@ export interface operations {
                     "application/json": components["schemas"]["CountryList"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1557,19 +3664,49 @@ export interface operations {
                     "application/json": components["schemas"]["PortList"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 未登录或会话已结束（UNAUTHENTICATED），或登录失败 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -1589,7 +3726,43 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ProofTypeList"];
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };

@@ -75,6 +75,12 @@ def _banner(running: services.Stack, log_dir: Path) -> None:
         + (f"  {next(e.name for e in demo.ENTERPRISES if e.credit_code == u.credit_code)}" if u.credit_code else "")
         for u in demo.USERS
     )
+    # The embedded NATS for trying an outside subscriber (docs/subscriber_example.py); passwords stay in the file.
+    nats = (
+        f"  NATS:     nats://{running.infra.nats_url.rpartition('@')[2]}  (users and passwords: {log_dir.parent / 'nats.conf'})\n"
+        if running.infra.nats_passwords
+        else ""
+    )
     print(
         f"\n享惠受阻协调申请 is running ({running.infra.mode} infrastructure)\n"
         f"  Portal:   {running.gateway_url}/  (open it in a browser)\n"
@@ -82,6 +88,7 @@ def _banner(running: services.Stack, log_dir: Path) -> None:
         f"  API docs: {running.gateway_url}/schema\n"
         f"  Accounts (captcha code {services.FIXED_CAPTCHA} works in dev):\n{users}\n"
         f"  Card:     {_card_line(running)}\n"
+        f"{nats}"
         f"  Logs:     {log_dir}\n"
         "Press Ctrl-C to stop.",
         flush=True,

@@ -18,16 +18,6 @@ BASE = "/api/v1/coordination-requests"
 CUSTOMS = "/api/v1/customs/coordination-requests"
 
 
-@pytest.fixture(scope="module")
-def demo(stack) -> httpx.Client:
-    return login(stack.gateway_url)
-
-
-@pytest.fixture(scope="module")
-def officer(stack) -> httpx.Client:
-    return login(stack.gateway_url, "officer", "Officer@2026")
-
-
 def submitted_pending(demo: httpx.Client, **overrides) -> dict:
     body = form(**overrides)
     link(demo, body)

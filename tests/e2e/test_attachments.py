@@ -32,11 +32,6 @@ def zip_bytes(names: list[str]) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def demo(stack) -> httpx.Client:
-    return login(stack.gateway_url)
-
-
-@pytest.fixture(scope="module")
 def s3(stack) -> Minio:
     return Minio(
         stack.infra.s3_endpoint,

@@ -18,11 +18,6 @@ AUDIT = "/api/v1/customs/audit-records"
 CREDIT = "91310115MA1K4B2X0T"
 
 
-@pytest.fixture(scope="module")
-def officer(stack) -> httpx.Client:
-    return login(stack.gateway_url, "officer", "Officer@2026")
-
-
 def records(officer: httpx.Client, **params) -> list[dict]:
     response = officer.get(AUDIT, params=params)
     assert response.status_code == 200, response.text

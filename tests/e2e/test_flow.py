@@ -11,11 +11,6 @@ pytestmark = pytest.mark.e2e
 NOT_LINKED = "提交失败:出口报关单号未与证书号关联，请点击此处进行出口报关单补录！"
 
 
-@pytest.fixture(scope="module")
-def demo(stack) -> httpx.Client:
-    return login(stack.gateway_url)
-
-
 def test_whole_happy_path(stack, demo: httpx.Client) -> None:
     lookup = demo.get("/api/v1/certificates/lookup", params={"type": "CUSTOMS_CO", "number": "K2631000000001"})
     assert lookup.status_code == 200

@@ -20,7 +20,7 @@ from minio import Minio
 from shared.contracts import attachment
 from shared.contracts.common import Empty
 from shared.devstack.infra import free_port
-from tests.support import PDF, create, form, link, login, status_of, upload, wait_until
+from tests.support import PDF, create, form, link, status_of, upload, wait_until
 
 pytestmark = pytest.mark.e2e
 BASE = "/api/v1/coordination-requests"
@@ -28,16 +28,6 @@ CUSTOMS = "/api/v1/customs/coordination-requests"
 MIB4 = 4 * 1024 * 1024
 FULL = PDF[:-6] + b"0" * (MIB4 - len(PDF)) + b"%%EOF\n"  # a valid PDF of exactly 4 MiB
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 17 + b"IEND\xaeB`\x82"
-
-
-@pytest.fixture(scope="module")
-def demo(stack) -> httpx.Client:
-    return login(stack.gateway_url)
-
-
-@pytest.fixture(scope="module")
-def officer(stack) -> httpx.Client:
-    return login(stack.gateway_url, "officer", "Officer@2026")
 
 
 @pytest.fixture(scope="module")

@@ -9,20 +9,10 @@ import uuid
 import httpx
 import pytest
 
-from tests.support import PDF, create, form, login
+from tests.support import PDF, create, form
 
 BASE = "/api/v1/coordination-requests"
 CUSTOMS = "/api/v1/customs/coordination-requests"
-
-
-@pytest.fixture(scope="module")
-def demo(stack) -> httpx.Client:
-    return login(stack.gateway_url)
-
-
-@pytest.fixture(scope="module")
-def officer(stack) -> httpx.Client:
-    return login(stack.gateway_url, "officer", "Officer@2026")
 
 
 def refused(response: httpx.Response, status: int, field: str | None = None) -> dict:

@@ -26,16 +26,6 @@ CUSTOMS = "/api/v1/customs/coordination-requests"
 REPLAYED = "idempotent-replayed"
 
 
-@pytest.fixture(scope="module")
-def demo(stack) -> httpx.Client:
-    return login(stack.gateway_url)
-
-
-@pytest.fixture(scope="module")
-def officer(stack) -> httpx.Client:
-    return login(stack.gateway_url, "officer", "Officer@2026")
-
-
 def keyed() -> dict[str, str]:
     return {"Idempotency-Key": str(uuid.uuid4())}
 

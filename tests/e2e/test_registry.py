@@ -26,11 +26,6 @@ ROOT = Path(__file__).resolve().parents[2]
 HUAMAO = ("91310115MA1K4B2X0T", "上海华贸进出口有限公司")
 
 
-@pytest.fixture(scope="module")
-def demo(stack) -> httpx.Client:
-    return login(stack.gateway_url)
-
-
 def fresh_number(prefix: str = "K26") -> str:
     return f"{prefix}{secrets.randbelow(10**11):011d}"
 

@@ -71,11 +71,16 @@ async def consume(
             msgs = await sub.fetch(batch, timeout=5)
         except nats.errors.TimeoutError:  # nothing new within 5 s
             continue
-        for msg in msgs:
-            await _one(msg, handle, seen)
+        for i, msg in enumerate(msgs):
+            if not await _one(msg, handle, seen):
+                # Keep the order: what came after the failed event waits for it (all are delivered again).
+                for later in msgs[i + 1 :]:
+                    await later.nak(delay=5)
+                break
 
 
-async def _one(msg: Msg, handle: Handler, seen: set[str]) -> None:
+async def _one(msg: Msg, handle: Handler, seen: set[str]) -> bool:
+    """Handles and acks one event; False when its handling failed (it is delivered again)."""
     try:
         event = json.loads(msg.data)
         event_id = event["eventId"]
@@ -83,16 +88,17 @@ async def _one(msg: Msg, handle: Handler, seen: set[str]) -> None:
         # Not an event we can read: stop its redelivery. A real subscriber keeps it somewhere for a person to see.
         log.error("unreadable message on %s (sequence %s); dropped", msg.subject, msg.metadata.sequence.stream)
         await msg.term()
-        return
+        return True
     if event_id not in seen:
         try:
             await handle(msg.subject.removeprefix(SUBJECT_PREFIX), event)
         except Exception:
             log.exception("handling %s failed; it will be delivered again", event_id)
             await msg.nak(delay=5)
-            return
+            return False
         seen.add(event_id)
     await msg.ack()  # after handling: a crash before this line means the event comes again
+    return True
 
 
 async def main() -> None:

@@ -128,9 +128,9 @@ class Careful:
         self, kind: str, app: Application, method: str, path: str, *, budget: float = OPERATION_SECONDS, **kwargs: Any
     ) -> httpx.Response | None:
         """A write, retried with one Idempotency-Key (and the very same bytes) until the server gives a definite
-        answer (2xx or a refusal); None when the outcome stayed unknown for `budget` seconds: a POST is then kept
+        answer (2xx or a refusal); None when the outcome stayed unknown for `budget` seconds: the write is then kept
         to be retried with its key once everything is back."""
-        if method == "POST" and "Idempotency-Key" not in kwargs.setdefault("headers", {}):
+        if "Idempotency-Key" not in kwargs.setdefault("headers", {}):  # every write is keyed (PUT and DELETE too)
             kwargs["headers"]["Idempotency-Key"] = str(uuid.uuid4())
         give_up = time.monotonic() + budget
         pause = 0.2
@@ -148,8 +148,7 @@ class Careful:
                 return response
             if time.monotonic() + pause > give_up:
                 self.ledger.unknown[kind] += 1
-                if method == "POST":
-                    self.ledger.unresolved.append(Unresolved(kind, app, self, method, path, kwargs))
+                self.ledger.unresolved.append(Unresolved(kind, app, self, method, path, kwargs))
                 return None
             await asyncio.sleep(pause)
             pause = min(pause * 2, 2.0)
@@ -250,13 +249,7 @@ async def _one_application(client: Careful, app: Application, *, withdraw: bool,
     if saved is not None and saved.status_code == 200:
         app.reason, app.version = reason, saved.json()["request"]["version"]
         app.acked.append("save")
-    elif saved is not None and saved.status_code == 409:
-        # A retry of a save that was applied before its answer was lost meets its own new version.
-        current = await client.read(f"{BASE}/{app.id}")
-        if current is None or current.status_code != 200 or current.json()["reason"] != reason:
-            return
-        app.reason, app.version = reason, current.json()["version"]
-    else:
+    else:  # a retried save is keyed: it replays, so a refusal here is a real one (counted by the ledger)
         return
 
     uploaded = await client.operation("upload", app, "POST", f"{BASE}/{app.id}/attachments", **_multipart(app))

@@ -133,6 +133,8 @@ def test_nothing_acknowledged_is_lost_or_done_twice_under_faults(rig: Rig) -> No
     assert not result.lost, result.lost
     assert not result.duplicated, result.duplicated
     assert not result.stuck, result.stuck
+    # Every write is keyed: a retry of one already applied gets its first answer, never a refusal.
+    assert not result.refused_but_applied, result.refused_but_applied
     assert not result.dead_letters, dict(result.dead_letters)
     assert all(ready.values()), ready
     assert not any("NOT READY" in line for line in lines), lines

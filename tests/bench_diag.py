@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
+from shared import natsauth, streams
+
 _SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})? (?P<value>\S+)$")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 # Histograms whose mean says how long one call took: the services' request/reply handlers, the gateway's routes.
@@ -161,6 +163,10 @@ class Diagnosis:
         return out
 
 
+# The services' own durables: an outside subscriber's (shared/natsauth.py) is read by nobody during a bench.
+SERVICE_DURABLES = frozenset(streams.CONSUMERS) - frozenset(natsauth.SUBSCRIBERS)
+
+
 async def consumer_backlog(nats_url: str, stop: asyncio.Event, interval: float = 0.5) -> dict[str, int]:
     """Peak of (pending + unacknowledged) events per durable consumer of the EVENTS stream until `stop` is set."""
     import nats
@@ -174,6 +180,8 @@ async def consumer_backlog(nats_url: str, stop: asyncio.Event, interval: float =
         while not stop.is_set():
             started = time.monotonic()
             for info in await js.consumers_info(STREAM):
+                if info.name not in SERVICE_DURABLES:
+                    continue
                 backlog = (info.num_pending or 0) + (info.num_ack_pending or 0)
                 name = info.name or "?"
                 peaks[name] = max(peaks.get(name, 0), backlog)
@@ -202,7 +210,9 @@ async def settle(nats_url: str, database_urls: list[str], timeout: float = 90.0,
             for conn in conns:
                 unpublished += await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
             backlog = sum(
-                (i.num_pending or 0) + (i.num_ack_pending or 0) for i in await nc.jetstream().consumers_info(STREAM)
+                (i.num_pending or 0) + (i.num_ack_pending or 0)
+                for i in await nc.jetstream().consumers_info(STREAM)
+                if i.name in SERVICE_DURABLES
             )
             running = await conns[0].fetchval(
                 "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND backend_type = 'client backend'"

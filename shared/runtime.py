@@ -102,7 +102,7 @@ async def _main(d: ServiceDefinition) -> None:
     tracing.setup(traces)
 
     ready = False
-    durable: str | None = None  # the service's JetStream consumer, once it has one
+    durable = d.name if streams.CONSUMERS.get(d.name) else None  # its JetStream consumer, as declared
 
     async def sample_metrics() -> None:
         if ready:
@@ -150,7 +150,7 @@ async def _main(d: ServiceDefinition) -> None:
         subjects = sorted(event.subject() for event in handlers)
         if subjects != sorted(streams.CONSUMERS.get(d.name, ())):
             raise RuntimeError(f"{d.name} handles {subjects}; shared/streams.py CONSUMERS must declare the same")
-        await streams.await_provisioned(js, d.name if handlers else None, subjects)
+        await streams.await_provisioned(js, durable, subjects)
 
         endpoints = [
             *d.endpoints(ctx),
@@ -162,7 +162,6 @@ async def _main(d: ServiceDefinition) -> None:
         tasks = [asyncio.create_task(OutboxRelay(pool, js).run(), name="outbox-relay")]
         if handlers:
             tasks.append(asyncio.create_task(Consumer(js, pool, d.name, handlers).run(), name="consumer"))
-            durable = d.name
         tasks += [asyncio.create_task(coro) for coro in d.background(ctx)]
         tasks.append(asyncio.create_task(audit.purge_forever(pool, audit_retention_days), name="audit-purge"))
         tasks.append(asyncio.create_task(idempotency.purge_forever(pool), name="idempotency-purge"))

@@ -176,15 +176,18 @@ async def ensure_consumer(js: JetStreamContext, config: ConsumerConfig) -> str:
             return "created"
         except nats.js.errors.BadRequestError:  # created meanwhile
             current = (await js.consumer_info(STREAM, config.durable_name)).config
-    current.filter_subjects = sorted(
-        current.filter_subjects or ([current.filter_subject] if current.filter_subject else [])
-    )
+    current.filter_subjects = sorted(_reads(current))
     changed = _differs(config, current, _CONSUMER_FIELDS)
     if not changed:
         return "current"
     await js.add_consumer(STREAM, config)  # the server's create is create-or-update for an existing durable
     log.info("consumer updated", extra={"fields": {"durable": config.durable_name, "changed": ",".join(changed)}})
     return "updated " + ",".join(changed)
+
+
+def _reads(config: ConsumerConfig) -> list[str]:
+    """The subjects a consumer reads, whether its config names one (`filter_subject`) or several."""
+    return list(config.filter_subjects or ([config.filter_subject] if config.filter_subject else []))
 
 
 async def await_provisioned(
@@ -217,8 +220,7 @@ async def _missing(js: JetStreamContext, durable: str | None, subjects: set[str]
         return f"{STREAM} stream" if "stream" in (exc.description or "") else f"consumer {durable}"
     except (TimeoutError, nats.errors.Error) as exc:  # e.g. a permissions violation leaves the request unanswered
         return f"no answer from JetStream ({type(exc).__name__})"
-    reads = set(config.filter_subjects or ([config.filter_subject] if config.filter_subject else []))
-    lacking = sorted(subjects - reads)
+    lacking = sorted(subjects - set(_reads(config)))
     return f"consumer {durable} without {', '.join(lacking)}" if lacking else None
 
 

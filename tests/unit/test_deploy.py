@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import os
 import shutil
 import subprocess
@@ -51,11 +50,8 @@ def test_every_nats_user_has_a_password_in_every_deployment() -> None:
     assert all(r.startswith("nats://route:$(NATS_ROUTE_PASSWORD)@nats-") for r in routes)
 
 
-def test_the_nats_configs_parse(tmp_path: Path) -> None:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
+def test_the_nats_configs_parse() -> None:
+    """Compose's and the base's; the production one (TLS) is run for real by tests/e2e/test_nats_tls.py."""
     from shared import natsauth
 
     nats_server = str(Path(sys.executable).parent / "nats-server")
@@ -64,25 +60,6 @@ def test_the_nats_configs_parse(tmp_path: Path) -> None:
     for conf in ("deploy/compose/nats.conf", "deploy/k8s/base/nats.conf"):
         result = subprocess.run([nats_server, "-c", conf, "-t"], cwd=ROOT, env=env, capture_output=True, text=True)
         assert result.returncode == 0 and "is valid" in result.stdout + result.stderr, result.stderr
-    # The production one reads its certificate files: a self-signed pair where cert-manager puts them.
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "nats")])
-    moment = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-    cert = x509.CertificateBuilder(name, name, key.public_key(), 1, moment, moment + datetime.timedelta(days=1)).sign(
-        key, hashes.SHA256()
-    )
-    pem = cert.public_bytes(serialization.Encoding.PEM)
-    (tmp_path / "tls.crt").write_bytes(pem)
-    (tmp_path / "ca.crt").write_bytes(pem)
-    (tmp_path / "tls.key").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    production = (ROOT / natsauth.PRODUCTION_CONFIG).read_text().replace("/etc/nats-tls", str(tmp_path))
-    (tmp_path / "nats.conf").write_text(production)
-    result = subprocess.run(
-        [nats_server, "-c", str(tmp_path / "nats.conf"), "-t"], env=env, capture_output=True, text=True
-    )
-    assert result.returncode == 0 and "is valid" in result.stdout + result.stderr, result.stderr
 
 
 def _yaml_docs(path: str) -> list[dict]:

@@ -21,6 +21,7 @@ from shared.clock import china_date
 from shared.contracts import customs as c
 from shared.contracts import registry
 from shared.contracts.common import Actor
+from shared.contracts.coordination import FiledForm
 from shared.contracts.events import (
     CaseAccepted,
     CaseConcluded,
@@ -37,10 +38,18 @@ from shared.paging import Filters, keyset_page
 from shared.runtime import Context, ServiceDefinition
 from shared.workflow import STATUS_LABELS, Action, Status
 
-COLUMNS = (
-    "id, request_id, request_no, credit_code, enterprise_name, proof_type, certificate_no, agreement_code,"
-    " export_declaration_no, import_declaration_no, import_country, import_port, reason, status, decision_reason,"
-    " received_at, submitted_at, due_at, version, outcome, reply, note, pending_decision, request_version"
+# The submitted form's columns, one for each field of the form the event carries.
+FORM_COLUMNS = FiledForm.__struct_fields__
+_RECEIPT = (*FORM_COLUMNS, "status", "decision_reason", "submitted_at", "due_at", "request_version")
+_KEPT = ("received_at", "version", "outcome", "reply", "note", "pending_decision")
+COLUMNS = ", ".join(("id", "request_id", *_RECEIPT, *_KEPT))
+# Receipt: a case for the submitted form, or the same case again (its decisions cleared) on a resubmission.
+_RECEIVE = (
+    f"INSERT INTO cases (id, request_id, {', '.join(_RECEIPT)}, pending_decision)"
+    f" VALUES ({', '.join(f'${i}' for i in range(1, len(_RECEIPT) + 4))})"
+    f" ON CONFLICT (request_id) DO UPDATE SET {', '.join(f'{column} = EXCLUDED.{column}' for column in _RECEIPT)},"
+    " received_at = now(), version = cases.version + 1, outcome = NULL, reply = NULL, note = NULL,"
+    " pending_decision = EXCLUDED.pending_decision RETURNING id"
 )
 # The columns the case's rules change: one for each field of domain.Case.
 CASE_COLUMNS = tuple(f.name for f in fields(Case))
@@ -68,17 +77,7 @@ def _view(row: asyncpg.Record) -> c.Case:
     return c.Case(
         id=str(row["id"]),
         request_id=str(row["request_id"]),
-        request_no=row["request_no"],
-        credit_code=row["credit_code"],
-        enterprise_name=row["enterprise_name"],
-        proof_type=row["proof_type"],
-        certificate_no=row["certificate_no"],
-        agreement_code=row["agreement_code"],
-        export_declaration_no=row["export_declaration_no"],
-        import_declaration_no=row["import_declaration_no"],
-        import_country=row["import_country"],
-        import_port=row["import_port"],
-        reason=row["reason"],
+        **{column: row[column] for column in FORM_COLUMNS},
         status=case.status.value,
         status_label=STATUS_LABELS[case.status],
         received_at=row["received_at"],
@@ -128,33 +127,10 @@ class CustomsDesk:
         form = event.form
         problem = certificate_problem or await self._duplicate(conn, event)
         case_id = await conn.fetchval(
-            "INSERT INTO cases (id, request_id, request_no, credit_code, enterprise_name, proof_type, certificate_no,"
-            " agreement_code, export_declaration_no, import_declaration_no, import_country, import_port, reason,"
-            " status, decision_reason, submitted_at, due_at, request_version, pending_decision)"
-            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)"
-            " ON CONFLICT (request_id) DO UPDATE SET request_no = EXCLUDED.request_no,"
-            " proof_type = EXCLUDED.proof_type, certificate_no = EXCLUDED.certificate_no,"
-            " agreement_code = EXCLUDED.agreement_code, export_declaration_no = EXCLUDED.export_declaration_no,"
-            " import_declaration_no = EXCLUDED.import_declaration_no, import_country = EXCLUDED.import_country,"
-            " import_port = EXCLUDED.import_port, reason = EXCLUDED.reason, status = EXCLUDED.status,"
-            " decision_reason = EXCLUDED.decision_reason, submitted_at = EXCLUDED.submitted_at,"
-            " due_at = EXCLUDED.due_at, request_version = EXCLUDED.request_version, received_at = now(),"
-            " version = cases.version + 1, outcome = NULL, reply = NULL, note = NULL,"
-            " pending_decision = EXCLUDED.pending_decision"
-            " RETURNING id",
+            _RECEIVE,
             uuid.uuid4(),
             uuid.UUID(event.request_id),
-            form.request_no,
-            form.credit_code,
-            form.enterprise_name,
-            form.proof_type,
-            form.certificate_no,
-            form.agreement_code,
-            form.export_declaration_no,
-            form.import_declaration_no,
-            form.import_country,
-            form.import_port,
-            form.reason,
+            *(getattr(form, column) for column in FORM_COLUMNS),
             domain.receipt_status(problem),
             problem,
             event.submitted_at,

@@ -96,7 +96,7 @@ class CustomsDesk:
         """Receipt. The case waits for coordination-request to confirm the receipt before officers may act."""
         cases = self.store.within(conn)
         request_id = uuid.UUID(event.request_id)
-        # A certificate already refused needs no look for a duplicate.
+        # A refused certificate is reason enough: no query for a duplicate.
         open_case = None if certificate_problem else await cases.open_case_like(event.form, request_id)
         await cases.receive(
             *Receipt.of(

@@ -1,4 +1,5 @@
 // The one client of the public API: same origin, session cookie, typed by the gateway's OpenAPI document.
+import { t } from '../i18n'
 import type { components, paths } from './schema'
 
 export type Schemas = components['schemas']
@@ -143,7 +144,7 @@ export async function call<P extends Path, M extends MethodOf<P>>(
   try {
     response = await fetch(target, { method: verb, headers, body, credentials: 'same-origin' })
   } catch {
-    throw new ApiError(0, 'NETWORK_ERROR', '网络连接失败，请检查网络后重试')
+    throw new ApiError(0, 'NETWORK_ERROR', t('app.networkError'))
   }
   const text = await response.text()
   let data: unknown = null
@@ -156,7 +157,7 @@ export async function call<P extends Path, M extends MethodOf<P>>(
   const code = err.code ?? 'HTTP_ERROR'
   if (pending !== null && definite(response.status, code)) pendingKeys.delete(pending)
   if (!response.ok) {
-    const error = new ApiError(response.status, code, err.message ?? '系统繁忙，请稍后重试', err.fields ?? [])
+    const error = new ApiError(response.status, code, err.message ?? t('app.serverError'), err.fields ?? [])
     if (response.status === 401 && !SESSION_PATHS.includes(path) && onUnauthenticated) {
       onUnauthenticated()
       // The page is left for 登录 (which says why); its own error handling must not add a second message.

@@ -14,6 +14,8 @@ export default {
     notice: '提示',
     confirm: '确定',
     cancel: '取消',
+    networkError: '网络连接失败，请检查网络后重试',
+    serverError: '系统繁忙，请稍后重试',
   },
   login: {
     title: '用户登录',

@@ -28,13 +28,17 @@ type Operation<P extends Path, M extends Method> = NonNullable<paths[P][M]>
 
 type PathParams<O> = O extends { parameters: { path: infer X } } ? X : never
 type QueryParams<O> = O extends { parameters: { query?: infer Q } } ? ([Q] extends [undefined] ? never : Q) : never
-type Content<O> = O extends { requestBody?: infer B } ? (NonNullable<B> extends { content: infer C } ? C : never) : never
+type Content<O> = O extends { requestBody?: infer B }
+  ? NonNullable<B> extends { content: infer C }
+    ? C
+    : never
+  : never
 type JsonIn<O> = Content<O> extends { 'application/json': infer J } ? J : never
 type FormIn<O> = Content<O> extends { 'multipart/form-data': unknown } ? FormData : never
+type Success<R> = keyof R & (200 | 201)
 /** The JSON of the operation's 200 or 201 answer. */
 type JsonOut<O> = O extends { responses: infer R }
-  ? { [C in keyof R & (200 | 201)]: R[C] extends { content: { 'application/json': infer J } } ? J : never }[keyof R &
-      (200 | 201)]
+  ? { [C in Success<R>]: R[C] extends { content: { 'application/json': infer J } } ? J : never }[Success<R>]
   : never
 
 /** What a call of an operation sends: its path parameters, query, and JSON body or multipart form, as declared. */
@@ -43,10 +47,10 @@ type Options<O> = ([PathParams<O>] extends [never] ? { params?: never } : { para
   ([JsonIn<O>] extends [never] ? { body?: never } : { body: JsonIn<O> }) &
   ([FormIn<O>] extends [never] ? { form?: never } : { form: FormIn<O> })
 
-/** The request body an operation expects, for the screens that build one (the OpenAPI document names none). */
-export type RequestBody<P extends Path, M extends MethodOf<P>> = JsonIn<Operation<P, M>>
+/** The JSON body an operation expects (the OpenAPI document names no schema for these). */
+type RequestBody<P extends Path, M extends MethodOf<P>> = JsonIn<Operation<P, M>>
 /** The query an operation reads. */
-export type QueryOf<P extends Path> = QueryParams<Operation<P, 'get' & MethodOf<P>>>
+type QueryOf<P extends Path> = QueryParams<Operation<P, 'get' & MethodOf<P>>>
 
 /** The gateway's error shape: a stable code for programs, a Chinese message for people, field errors. */
 export class ApiError extends Error {
@@ -178,7 +182,6 @@ const DECISIONS = {
 } as const
 export type CaseAction = keyof typeof DECISIONS
 export type DecisionBody = RequestBody<(typeof DECISIONS)[CaseAction], 'post'>
-export type RequestForm = RequestBody<'/api/v1/coordination-requests', 'post'>
 export type RequestFilterQuery = QueryOf<'/api/v1/customs/coordination-requests'>
 
 export const api = {
@@ -204,7 +207,7 @@ export const api = {
   listRequests: (query: QueryOf<'/api/v1/coordination-requests'>) =>
     call('get', '/api/v1/coordination-requests', { query }),
   getRequest: (id: string) => call('get', REQUEST, { params: { request_id: id } }),
-  createRequest: (body: RequestForm) => call('post', '/api/v1/coordination-requests', { body }),
+  createRequest: (body: RequestBody<'/api/v1/coordination-requests', 'post'>) => call('post', '/api/v1/coordination-requests', { body }),
   updateRequest: (id: string, body: RequestBody<typeof REQUEST, 'put'>) =>
     call('put', REQUEST, { params: { request_id: id }, body }),
   deleteRequest: (id: string, version?: number) =>

@@ -85,7 +85,7 @@ export function url(path: Path, params: Record<string, string> = {}, query: Quer
 /** Calls that ask about the session itself: a 401 there is an answer, not an expired session. */
 const SESSION_PATHS: Path[] = ['/api/v1/auth/login', '/api/v1/auth/card/login', '/api/v1/auth/logout', '/api/v1/me']
 
-/** The writes the gateway takes no Idempotency-Key for (gateway/idempotency.py keys every other one). */
+/** The writes that take no Idempotency-Key: every other write route is `@idempotent` in the gateway. */
 const UNKEYED_PATHS: Path[] = [
   '/api/v1/auth/login',
   '/api/v1/auth/logout',

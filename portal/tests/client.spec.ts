@@ -57,6 +57,17 @@ describe('every write carries an Idempotency-Key', () => {
     }
     expect(new Set(calls.map((c) => keyOf(c.init)).filter(Boolean)).size).toBe(5)
   })
+
+  it('also where crypto.randomUUID is missing (a page served over plain HTTP)', async () => {
+    const real = globalThis.crypto
+    vi.stubGlobal('crypto', { getRandomValues: (b: Uint8Array) => real.getRandomValues(b) })
+    const calls = fakeGateway(() => ({ body: { message: 'ok' } }))
+    await api.createLink(LINK)
+    await api.createLink({ ...LINK, certificateNo: 'K2631000000003' })
+    const keys = calls.map((c) => keyOf(c.init))
+    for (const key of keys) expect(key).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect(keys[0]).not.toBe(keys[1])
+  })
 })
 
 describe('a retried write keeps its key until a definite answer', () => {

@@ -2,19 +2,15 @@
 import { t } from '../i18n'
 import type { components, paths } from './schema'
 
-export type Schemas = components['schemas']
+type Schemas = components['schemas']
 export type CoordinationRequest = Schemas['CoordinationRequest']
 export type RequestDetail = Schemas['RequestDetail']
-export type RequestPage = Schemas['RequestPage']
 export type AttachmentInfo = Schemas['AttachmentInfo']
 export type HistoryEntry = Schemas['HistoryEntry']
-export type Country = Schemas['Country']
-export type Port = Schemas['Port']
 export type Agreement = Schemas['Agreement']
 export type ExportDeclarationLink = Schemas['ExportDeclarationLink']
 export type Case = Schemas['Case']
 export type CaseDetail = Schemas['CaseDetail']
-export type CasePage = Schemas['CasePage']
 export type AuditRecord = Schemas['AuditRecord']
 export type AuditPage = Schemas['AuditPage']
 export type Me = Schemas['Me']
@@ -99,6 +95,17 @@ const UNKEYED_PATHS: Path[] = [
  * same write sent again (a click retried after a lost answer) reuses its key, so the gateway replays the first
  * answer instead of applying it twice; another write, or the same one with another body, gets a new key.
  */
+/** A random key (UUID v4). crypto.randomUUID exists only in secure contexts (HTTPS, localhost): elsewhere the
+ * same 122 random bits come from getRandomValues, which every browser has. */
+function newKey(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID()
+  const b = crypto.getRandomValues(new Uint8Array(16))
+  b[6] = (b[6] & 0x0f) | 0x40
+  b[8] = (b[8] & 0x3f) | 0x80
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
 const pendingKeys = new Map<string, string>()
 
 function fingerprint(method: string, target: string, body: BodyInit | undefined): string {
@@ -140,7 +147,7 @@ export async function call<P extends Path, M extends MethodOf<P>>(
   let pending: string | null = null
   if (verb !== 'GET' && !UNKEYED_PATHS.includes(path)) {
     pending = fingerprint(verb, target, body)
-    const key = pendingKeys.get(pending) ?? crypto.randomUUID()
+    const key = pendingKeys.get(pending) ?? newKey()
     pendingKeys.set(pending, key)
     headers['Idempotency-Key'] = key
   }

@@ -48,6 +48,7 @@ declare module 'vue' {
     ElTimelineItem: typeof import('element-plus/es')['ElTimelineItem']
     ElTooltip: typeof import('element-plus/es')['ElTooltip']
     ElUpload: typeof import('element-plus/es')['ElUpload']
+    LanguageSwitch: typeof import('./components/LanguageSwitch.vue')['default']
     PagerBar: typeof import('./components/PagerBar.vue')['default']
     ReferenceSelect: typeof import('./components/ReferenceSelect.vue')['default']
     RequestFilters: typeof import('./components/RequestFilters.vue')['default']

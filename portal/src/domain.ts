@@ -1,6 +1,7 @@
 // What the portal knows of the domain: the 4 MiB limit, the form's fields, tag colours and pages by role. The server
 // decides every rule; the labels of its codes are in the locale (labels.ts).
 import type { FieldError } from './api/client'
+import { t } from './i18n'
 
 export const MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024
 
@@ -40,9 +41,13 @@ export function mapFieldErrors(
 ): { byField: Record<string, string>; other: string[] } {
   const byField: Record<string, string> = {}
   const other: string[] = []
+  const separator = t('app.listSeparator')
   for (const { field, message } of fields) {
-    if (known.includes(field)) byField[field] = byField[field] ? `${byField[field]}；${message}` : message
-    else other.push(message)
+    // In English one field's several Chinese messages read as the one text of that field: shown once.
+    if (known.includes(field)) {
+      const shown = byField[field]?.split(separator) ?? []
+      if (!shown.includes(message)) byField[field] = [...shown, message].join(separator)
+    } else if (!other.includes(message)) other.push(message)
   }
   return { byField, other }
 }

@@ -7,7 +7,7 @@ import { ENTERPRISE_PAGES, OFFICER_PAGES, homePageOf } from './domain'
 declare module 'vue-router' {
   interface RouteMeta {
     public?: boolean
-    title?: string
+    title?: string // a locale key: the tab's title, in the language shown
   }
 }
 
@@ -21,15 +21,15 @@ export const router = createRouter({
       component: () => import('./layout/AppLayout.vue'),
       children: [
         { path: '', name: 'workspace', component: { render: () => null } },
-        { path: 'apply', name: 'apply', component: () => import('./pages/apply/ProofTypeChooser.vue'), meta: { title: '享惠受阻协调申请' } },
+        { path: 'apply', name: 'apply', component: () => import('./pages/apply/ProofTypeChooser.vue'), meta: { title: 'menu.apply' } },
         { path: 'apply/:proofType', name: 'new', component: () => import('./pages/apply/ApplicationForm.vue'), props: true },
         { path: 'requests/:id', name: 'detail', component: () => import('./pages/apply/ApplicationForm.vue'), props: true },
-        { path: 'query', name: 'query', component: () => import('./pages/query/QueryPage.vue'), meta: { title: '享惠受阻协调查询' } },
-        { path: 'links', name: 'links', component: () => import('./pages/links/LinksPage.vue'), meta: { title: '出口报关单补录' } },
-        { path: 'customs', name: 'customs', component: () => import('./pages/customs/CustomsPage.vue'), meta: { title: '海关处理' } },
+        { path: 'query', name: 'query', component: () => import('./pages/query/QueryPage.vue'), meta: { title: 'menu.query' } },
+        { path: 'links', name: 'links', component: () => import('./pages/links/LinksPage.vue'), meta: { title: 'menu.link' } },
+        { path: 'customs', name: 'customs', component: () => import('./pages/customs/CustomsPage.vue'), meta: { title: 'menu.customs' } },
         { path: 'customs/:id', name: 'case', component: () => import('./pages/customs/CaseDetail.vue'), props: true },
-        { path: 'audit', name: 'audit', component: () => import('./pages/customs/AuditPage.vue'), meta: { title: '审计记录' } },
-        { path: 'account/password', name: 'password', component: () => import('./pages/account/PasswordPage.vue'), meta: { title: '修改密码' } },
+        { path: 'audit', name: 'audit', component: () => import('./pages/customs/AuditPage.vue'), meta: { title: 'menu.audit' } },
+        { path: 'account/password', name: 'password', component: () => import('./pages/account/PasswordPage.vue'), meta: { title: 'account.changePassword' } },
       ],
     },
     { path: '/:rest(.*)*', redirect: '/' },

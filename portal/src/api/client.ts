@@ -1,5 +1,5 @@
 // The one client of the public API: same origin, session cookie, typed by the gateway's OpenAPI document.
-import { t } from '../i18n'
+import { serverText, t } from '../i18n'
 import type { components, paths } from './schema'
 
 type Schemas = components['schemas']
@@ -48,15 +48,30 @@ type RequestBody<P extends Path, M extends MethodOf<P>> = JsonIn<Operation<P, M>
 /** The query an operation reads. */
 type QueryOf<P extends Path> = QueryParams<Operation<P, 'get' & MethodOf<P>>>
 
-/** The gateway's error shape: a stable code for programs, a Chinese message for people, field errors. */
+/**
+ * The gateway's error shape: a stable code for programs, a Chinese message for people, field errors. Here, the one
+ * place where refusals become what a person reads: in zh-CN the server's messages as they are; in another language
+ * the locale's `errors.<code>`, and for each field `fieldErrors.<field>` (the server's field message is Chinese
+ * text with no code, so the English says what the field needs). `serverMessage` and `serverFields` keep the server's.
+ */
 export class ApiError extends Error {
+  readonly fields: FieldError[]
   constructor(
     readonly status: number,
     readonly code: string,
-    message: string,
-    readonly fields: FieldError[] = [],
+    readonly serverMessage: string,
+    readonly serverFields: FieldError[] = [],
   ) {
-    super(message)
+    super(serverText(serverMessage, `errors.${code}`, () => `${t('app.serverError')} (${code})`))
+    this.fields = serverFields.map(({ field, message }) => ({
+      field,
+      message: serverText(message, `fieldErrors.${field}`, () => t('fieldErrors.default')),
+    }))
+  }
+
+  /** The refusal in one line: its field messages (each once), or its message when it names no field. */
+  get summary(): string {
+    return [...new Set(this.fields.map((f) => f.message))].join(t('app.listSeparator')) || this.message
   }
 }
 

@@ -33,7 +33,7 @@ export function useKeysetPages<T>(fetch: (cursor: string | null, limit: number) 
       nextCursor.value = result.nextCursor ?? null
     } catch (e) {
       // A refused filter (a reversed date range …) says which and why.
-      ElMessage.error(e instanceof ApiError ? e.fields.map((f) => f.message).join('；') || e.message : String(e))
+      ElMessage.error(e instanceof ApiError ? e.summary : String(e))
     } finally {
       loading.value = false
     }

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from shared.devstack.stack import FIXED_CAPTCHA
-from tests.browser.portal import DEMO_PASSWORD, message, shot
+from tests.browser.portal import DEMO_PASSWORD, message, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -100,18 +100,20 @@ def test_english_from_login_to_a_refused_save_and_back_to_chinese(page: Page) ->
 
 
 def test_the_header_switch_changes_an_open_page_at_once(page: Page) -> None:
-    captcha = page.request.get("/api/v1/auth/captcha").json()
-    page.request.post(
-        "/api/v1/auth/login",
-        data={"username": "demo", "password": DEMO_PASSWORD, "captchaId": captcha["captchaId"], "captchaCode": FIXED_CAPTCHA},
-    )
+    sign_in(page)
     page.goto("/xh/apply/CUSTOMS_CO")
     expect(page.get_by_role("heading", name="海关原产地证书享惠受阻协调申请")).to_be_visible()
     page.get_by_role("group", name="语言").get_by_role("button", name="English").click()
 
-    expect(page.get_by_role("heading", name="Certificate of Origin issued by Customs — Coordination Application")).to_be_visible()
-    expect(page.get_by_role("menubar", name="Functions").get_by_role("menuitem", name="Apply for Coordination")).to_be_visible()
-    expect(page.get_by_role("tablist").get_by_role("tab", name="Certificate of Origin issued by Customs")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Certificate of Origin issued by Customs — Coordination Application")
+    ).to_be_visible()
+    expect(
+        page.get_by_role("menubar", name="Functions").get_by_role("menuitem", name="Apply for Coordination")
+    ).to_be_visible()
+    expect(
+        page.get_by_role("tablist").get_by_role("tab", name="Certificate of Origin issued by Customs")
+    ).to_be_visible()
     expect(page.get_by_role("button", name="Save draft", exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Log out", exact=True)).to_be_visible()
 
@@ -137,12 +139,7 @@ def in_english(page: Page) -> None:
 )
 def test_every_page_speaks_english(page: Page, username: str, path: str, heading_or_label: str) -> None:
     in_english(page)
-    password = "Officer@2026" if username == "officer" else DEMO_PASSWORD
-    captcha = page.request.get("/api/v1/auth/captcha").json()
-    page.request.post(
-        "/api/v1/auth/login",
-        data={"username": username, "password": password, "captchaId": captcha["captchaId"], "captchaCode": FIXED_CAPTCHA},
-    )
+    sign_in(page, username, "Officer@2026" if username == "officer" else DEMO_PASSWORD)
     page.goto(path)
     main = page.get_by_role("main")
     expect(main.get_by_text(heading_or_label, exact=True).first).to_be_visible()
@@ -152,7 +149,7 @@ def test_every_page_speaks_english(page: Page, username: str, path: str, heading
         *main.get_by_role("button").all_inner_texts(),
         *page.get_by_role("menubar").all_inner_texts(),
         *page.get_by_role("tablist").all_inner_texts(),
-        *[main.get_by_role(role).first.get_attribute("placeholder") or "" for role in ("textbox",) if main.get_by_role(role).count()],
+        *(box.get_attribute("placeholder") or "" for box in main.get_by_role("textbox").all()),
     ]
     assert not [w for w in words if CJK.search(w)], words
     shot(page, f"english-{path.strip('/').replace('/', '-')}")

@@ -21,6 +21,8 @@ DEFAULT = "zh-CN"
 OTHERS = ["en-US"]
 # The sections only a language other than zh-CN has: the texts that stand in for the server's Chinese.
 STAND_INS = {"errors", "fieldErrors"}
+# The form fields of SPEC §3 (portal/src/domain.ts), whose errors the portal shows beside them.
+FORM_FIELDS = ("importCountry", "importPort", "certificateNo", "exportDeclarationNo", "importDeclarationNo", "reason")
 
 
 def _messages(lang: str) -> dict:
@@ -170,8 +172,7 @@ def test_every_error_text_is_of_a_known_code(lang: str) -> None:
 def test_field_errors_have_a_text_for_any_field(lang: str) -> None:
     fields = _messages(lang)["fieldErrors"]
     assert fields.get("default", "").strip()
-    # The form fields SPEC §3 names, whose errors the portal shows beside them.
-    for field in ("importCountry", "importPort", "certificateNo", "exportDeclarationNo", "importDeclarationNo", "reason"):
+    for field in FORM_FIELDS:
         assert fields.get(field, "").strip(), f"no field text for {field} in {lang}.json"
 
 
@@ -199,7 +200,9 @@ def test_labels_name_the_same_codes_in_the_same_order(lang: str) -> None:
 def test_texts_take_the_same_placeholders(lang: str, kind: str) -> None:
     read = _messages if kind == "messages" else _labels
     zh, other = _leaves(read(DEFAULT)), _leaves(read(lang))
-    differing = {key: text for key, text in other.items() if key in zh and _placeholders(text) != _placeholders(zh[key])}
+    differing = {
+        key: text for key, text in other.items() if key in zh and _placeholders(text) != _placeholders(zh[key])
+    }
     assert not differing, f"{lang} texts whose placeholders differ from {DEFAULT}'s: {differing}"
 
 

@@ -128,18 +128,33 @@ def portal_codes() -> set[str]:
     return codes
 
 
-def service_error_codes() -> set[str]:
-    """Every ServiceError subclass the gateway loads, as a check that the scan above misses none of them."""
-    import gateway.app  # noqa: F401  (loads every route, hence every error class the gateway raises)
+# The modules that define the error classes: the gateway (every route) and each service.
+ERROR_MODULES = [
+    "gateway.app",
+    "services.attachment.service",
+    "services.certificate_registry.service",
+    "services.coordination_request.service",
+    "services.customs_desk.service",
+    "services.identity.cards",
+    "services.identity.service",
+]
+
+
+def service_errors() -> dict[str, str]:
+    """Every ServiceError subclass, by code, with its Chinese message."""
+    import importlib
+
     from shared.errors import ServiceError
 
-    seen: set[str] = set()
+    for module in ERROR_MODULES:
+        importlib.import_module(module)
+    found: dict[str, str] = {}
     pending = [ServiceError]
     while pending:
         cls = pending.pop()
-        seen.add(cls.code)
+        found[cls.code] = cls.message
         pending.extend(cls.__subclasses__())
-    return seen
+    return found
 
 
 ALL_CODES = sorted(server_codes() | documented_codes() | portal_codes())
@@ -152,7 +167,8 @@ def test_the_scan_finds_the_codes_it_must() -> None:
     )
     assert {"NETWORK_ERROR", "HTTP_ERROR", "CARD_AGENT_ERROR"} <= portal_codes()
     assert {"BAD_JSON", "UNSUPPORTED_FILE_TYPE", "TOO_MANY_REQUESTS"} <= documented_codes()
-    assert service_error_codes() <= server_codes(), "ServiceError subclasses whose code the scan misses"
+    missed = set(service_errors()) - server_codes()
+    assert not missed, f"ServiceError subclasses whose code the scan misses: {missed}"
 
 
 @pytest.mark.parametrize("lang", OTHERS)
@@ -160,6 +176,19 @@ def test_every_error_code_has_a_text(lang: str) -> None:
     texts = _messages(lang)["errors"]
     missing = [code for code in ALL_CODES if not texts.get(code, "").strip()]
     assert not missing, f"error codes without a text in {lang}.json (section errors): {missing}"
+
+
+@pytest.mark.parametrize("lang", OTHERS)
+def test_error_texts_say_the_servers_figures(lang: str) -> None:
+    # "文件大小不能超过4M" must not read 5 MB in English once the limit changes: every number the server's
+    # message names (a size, a count, minutes) is in the text of its code.
+    texts = _messages(lang)["errors"]
+    wrong = {
+        code: (message, texts.get(code, ""))
+        for code, message in service_errors().items()
+        if any(number not in re.findall(r"\d+", texts.get(code, "")) for number in re.findall(r"\d+", message))
+    }
+    assert not wrong, f"{lang} error texts without the figures of the server's message: {wrong}"
 
 
 @pytest.mark.parametrize("lang", OTHERS)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from shared.devstack.stack import FIXED_CAPTCHA
 from tests.browser.portal import DEMO_PASSWORD, message, shot, sign_in
+from tests.support import create, form, link, login, status_of, upload, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -153,3 +156,64 @@ def test_every_page_speaks_english(page: Page, username: str, path: str, heading
     ]
     assert not [w for w in words if CJK.search(w)], words
     shot(page, f"english-{path.strip('/').replace('/', '-')}")
+
+
+@pytest.fixture(scope="module")
+def demo(stack) -> Iterator[httpx.Client]:
+    client = login(stack.gateway_url)
+    yield client
+    client.close()
+
+
+def test_a_refused_delete_a_withdrawal_and_the_detail_in_english(page: Page, demo: httpx.Client) -> None:
+    body = form()
+    link(demo, body)
+    saved = create(demo, body)
+    assert upload(demo, saved["id"]).status_code == 201
+    assert demo.post(f"/api/v1/coordination-requests/{saved['id']}/submit").status_code == 200
+    wait_until(status_of(demo, saved["id"]), lambda r: r["status"] == "PENDING")
+    number = saved["requestNo"]
+
+    in_english(page)
+    sign_in(page)
+    page.goto("/xh/query")
+    page.get_by_role("textbox", name="Coordination No.").fill(number)
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.get_by_text("1 in total", exact=True)).to_be_visible()
+    row = page.get_by_role("row").filter(has_text=number)
+    expect(row.get_by_role("cell", name="Pending")).to_be_visible()
+    expect(row).to_contain_text("Certificate of Origin issued by Customs")
+
+    # The server refuses in Chinese (当前状态不允许删除); the portal says it in English, by its code.
+    row.get_by_role("cell", name="Select this row").click()
+    page.get_by_role("button", name="Delete", exact=True).click()
+    page.get_by_role("dialog", name="Notice").filter(has_text="Delete the 1 selected application(s)?").get_by_role(
+        "button", name="OK"
+    ).click()
+    refusal = page.get_by_role("dialog", name="Notice").filter(has_text="cannot be deleted")
+    expect(refusal).to_contain_text(f"{number}: The application cannot be deleted in its current status.")
+    refusal.get_by_role("button", name="OK").click()
+    expect(refusal).to_be_hidden()
+
+    row.get_by_role("cell", name="Select this row").click()
+    page.get_by_role("button", name="Withdraw", exact=True).click()
+    page.get_by_role("dialog", name="Notice").filter(has_text=f"Withdraw coordination {number}?").get_by_role(
+        "button", name="OK"
+    ).click()
+    expect(message(page, "Withdrawn")).to_be_visible()
+    expect(row.get_by_role("cell", name="Withdrawn")).to_be_visible()
+
+    row.get_by_role("button", name=number).click()
+    main = page.get_by_role("main")
+    expect(main.get_by_text(f"Coordination No.: {number}")).to_be_visible()
+    expect(main.get_by_text(re.compile(r"^Status:\s*Withdrawn$"))).to_be_visible()
+    expect(page.get_by_role("tablist").get_by_role("tab", name=f"Details {number}")).to_be_visible()
+    history = main.get_by_role("list").filter(has_text="Saved as draft")
+    for move, between in [
+        ("Saved as draft", "→ Draft"),
+        ("Submitted", "Draft → Declared"),
+        ("Received by customs", "Declared → Pending"),
+        ("Withdrawn", "Pending → Withdrawn"),
+    ]:
+        expect(history.get_by_role("listitem").filter(has_text=move).filter(has_text=between)).to_be_visible()
+    shot(page, "english-detail")

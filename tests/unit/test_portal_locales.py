@@ -43,8 +43,12 @@ def _leaves(tree: dict, prefix: str = "") -> dict[str, str]:
     return out
 
 
+# A name given in both scripts ({zh}, {en}: a country, an agreement): each language may show either or both.
+BOTH_SCRIPTS = {"zh", "en"}
+
+
 def _placeholders(text: str) -> set[str]:
-    return set(re.findall(r"\{(\w+)\}", text))
+    return set(re.findall(r"\{(\w+)\}", text)) - BOTH_SCRIPTS
 
 
 # --- the codes the portal can receive ---------------------------------------------------------------------------

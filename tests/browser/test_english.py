@@ -139,6 +139,7 @@ def in_english(page: Page) -> None:
         ("officer", "/xh/customs", "Enterprise"),
         ("officer", "/xh/audit", "Client address"),
     ],
+    ids=["apply", "query", "links", "password", "customs", "audit"],  # test ids name the screenshots: no "/"
 )
 def test_every_page_speaks_english(page: Page, username: str, path: str, heading_or_label: str) -> None:
     in_english(page)

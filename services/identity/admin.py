@@ -13,7 +13,7 @@ printed in Chinese and English: invalid credit code, duplicate username, unknown
 Every command that succeeds leaves a record in identity's audit trail (actor `admin:<OS user>`).
 
 Other command groups plug in through COMMAND_GROUPS: a function that adds its subparser to the top-level
-subparsers and sets `run` (an `async def run(directory, args) -> str`, with a repository.Directory) on each of its commands, e.g. a `card` group.
+subparsers and sets `run` (an `async def run(directory, args) -> str`, with a repository.Administration) on each of its commands, e.g. a `card` group.
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ from stdnum.cn import uscc
 
 from services.identity import passwords, sm2
 from services.identity.login import name_key
-from services.identity.repository import AlreadyExists, Directory, Malformed, PostgresDirectory
+from services.identity.repository import Administration, AlreadyExists, Malformed, PostgresDirectory
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{2,63}$")
 CUSTOMS_CODE = re.compile(r"^[0-9]{10}$")
 REFUSED = 2
 
-Run = Callable[[Directory, argparse.Namespace], Awaitable[str]]
+Run = Callable[[Administration, argparse.Namespace], Awaitable[str]]
 
 
 class Refused(Exception):
@@ -58,7 +58,7 @@ def credit_code(value: str) -> str:
     return code
 
 
-async def create_enterprise(directory: Directory, args: argparse.Namespace) -> str:
+async def create_enterprise(directory: Administration, args: argparse.Namespace) -> str:
     name = args.name.strip()
     if not name or len(name) > 200:
         raise Refused("企业名称不能为空且不超过200字", "enterprise name must be 1 to 200 characters")
@@ -97,14 +97,14 @@ def check_policy(password: str, old: str | None = None) -> None:
         raise Refused("密码不符合要求：" + "；".join(problems), "the password does not meet the password policy")
 
 
-async def user_id(directory: Directory, username: str) -> uuid.UUID:
+async def user_id(directory: Administration, username: str) -> uuid.UUID:
     found = await directory.user_id(username)
     if found is None:
         raise Refused(f"用户不存在：{username}", f"unknown user: {username}")
     return found
 
 
-async def create_user(directory: Directory, args: argparse.Namespace) -> str:
+async def create_user(directory: Administration, args: argparse.Namespace) -> str:
     username, display_name = args.username, args.display_name.strip()
     if not USERNAME.match(username):
         raise Refused(
@@ -133,7 +133,7 @@ async def create_user(directory: Directory, args: argparse.Namespace) -> str:
     return f"已创建用户 {username} ({role}) / user created"
 
 
-async def disable_user(directory: Directory, args: argparse.Namespace) -> str:
+async def disable_user(directory: Administration, args: argparse.Namespace) -> str:
     async with directory.transaction():  # disabled and every session ended together
         user = await user_id(directory, args.username)
         await directory.set_disabled(user, True)
@@ -141,13 +141,13 @@ async def disable_user(directory: Directory, args: argparse.Namespace) -> str:
     return f"已停用用户 {args.username}，结束会话 {ended} 个 / user disabled, {ended} sessions ended"
 
 
-async def enable_user(directory: Directory, args: argparse.Namespace) -> str:
+async def enable_user(directory: Administration, args: argparse.Namespace) -> str:
     user = await user_id(directory, args.username)
     await directory.set_disabled(user, False)
     return f"已启用用户 {args.username} / user enabled"
 
 
-async def reset_password(directory: Directory, args: argparse.Namespace) -> str:
+async def reset_password(directory: Administration, args: argparse.Namespace) -> str:
     user = await user_id(directory, args.username)
     password = read_password(args)
     check_policy(password)
@@ -206,7 +206,7 @@ def user_commands(groups: argparse._SubParsersAction) -> None:
 # ---- cards (卡介质) --------------------------------------------------------------------------------------------
 
 
-async def register_card(directory: Directory, args: argparse.Namespace) -> str:
+async def register_card(directory: Administration, args: argparse.Namespace) -> str:
     """Binds a card's SM2 public key (as `card_agent new-card` prints it) to one user."""
     try:
         key = bytes.fromhex(args.public_key)
@@ -224,7 +224,7 @@ async def register_card(directory: Directory, args: argparse.Namespace) -> str:
     return f"已为用户 {args.username} 登记卡 {args.card_no} / card registered"
 
 
-async def revoke_card(directory: Directory, args: argparse.Namespace) -> str:
+async def revoke_card(directory: Administration, args: argparse.Namespace) -> str:
     async with directory.transaction():  # revoked, and its holder's sessions ended (a lost card's session too)
         holder = await directory.revoke_card(args.card_no)
         if holder is None:

@@ -185,7 +185,9 @@ class Directory(ABC):
     async def spend_challenge(self, challenge_id: uuid.UUID) -> SpentChallenge | None:
         """Marks an unspent challenge used; None when it was spent already (or never issued)."""
 
-    # --- the operators' administration (services/identity/admin.py) and the demo seed --------------------
+
+class Administration(Directory):
+    """What the operators' command (services/identity/admin.py) and the demo seed do besides the handlers."""
 
     @abstractmethod
     async def add_enterprise(self, credit_code: str, name: str, customs_code: str) -> bool:
@@ -252,12 +254,12 @@ class PostgresStore(Store):
         self.pool = pool
 
     @asynccontextmanager
-    async def connect(self) -> AsyncIterator[Directory]:
+    async def connect(self) -> AsyncIterator[PostgresDirectory]:
         async with self.pool.acquire() as conn:
             yield PostgresDirectory(conn)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Directory]:
+    async def transaction(self) -> AsyncIterator[PostgresDirectory]:
         async with self.pool.acquire() as conn, conn.transaction():
             yield PostgresDirectory(conn)
 
@@ -277,7 +279,7 @@ def _actor(row: asyncpg.Record) -> Actor:
     )
 
 
-class PostgresDirectory(Directory):
+class PostgresDirectory(Administration):
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 

@@ -222,41 +222,6 @@ class InMemoryDirectory(Directory):
         challenge["used"] = True
         return SpentChallenge(challenge["card_no"], challenge["nonce"], challenge["expires"] > self.r.now)
 
-    # The administration's calls are the admin command's (tests/e2e/test_accounts.py runs it on PostgreSQL).
-
-    async def add_enterprise(self, credit_code: str, name: str, customs_code: str) -> bool:
-        raise NotImplementedError
-
-    async def enterprise_id(self, credit_code: str) -> uuid.UUID | None:
-        raise NotImplementedError
-
-    async def user_id(self, username: str) -> uuid.UUID | None:
-        raise NotImplementedError
-
-    async def add_user(self, *args: Any, password_set_now: bool) -> None:
-        raise NotImplementedError
-
-    async def password_hash(self, user_id: uuid.UUID) -> str:
-        raise NotImplementedError
-
-    async def reset_password(self, user_id: uuid.UUID, password_hash: str) -> None:
-        raise NotImplementedError
-
-    async def set_disabled(self, user_id: uuid.UUID, disabled: bool) -> None:
-        raise NotImplementedError
-
-    async def add_card(self, card_no: str, user_id: uuid.UUID, public_key: bytes) -> None:
-        raise NotImplementedError
-
-    async def add_demo_card(self, card_no: str, public_key: bytes, username: str) -> None:
-        raise NotImplementedError
-
-    async def revoke_card(self, card_no: str) -> uuid.UUID | None:
-        raise NotImplementedError
-
-    async def sessions_announced(self, wait_seconds: float) -> bool:
-        raise NotImplementedError
-
 
 class InMemoryStore(Store):
     def __init__(self, records: Records) -> None:

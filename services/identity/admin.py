@@ -13,7 +13,8 @@ printed in Chinese and English: invalid credit code, duplicate username, unknown
 Every command that succeeds leaves a record in identity's audit trail (actor `admin:<OS user>`).
 
 Other command groups plug in through COMMAND_GROUPS: a function that adds its subparser to the top-level
-subparsers and sets `run` (an `async def run(directory, args) -> str`, with a repository.Administration) on each of its commands, e.g. a `card` group.
+subparsers and sets `run` (an `async def run(directory, args) -> str`, the directory a repository.Administration)
+on each of its commands, e.g. a `card` group.
 """
 
 from __future__ import annotations
@@ -124,9 +125,9 @@ async def create_user(directory: Administration, args: argparse.Namespace) -> st
     password = read_password(args)
     check_policy(password)
     password_hash = await asyncio.to_thread(passwords.hasher.hash, password)
-    role = "OFFICER" if args.officer else "ENTERPRISE"
+    kind = "OFFICER" if args.officer else "ENTERPRISE"
     try:
-        await directory.add_user(username, display_name, password_hash, role, enterprise, password_set_now=True)
+        await directory.add_user(username, display_name, password_hash, kind, enterprise, password_set_now=True)
     except AlreadyExists:
         raise Refused(f"用户名已存在：{username}", f"duplicate username: {username}") from None
     role = "海关关员 / officer" if args.officer else f"企业用户 / enterprise user of {args.enterprise}"

@@ -9,7 +9,7 @@ import pytest
 
 from gateway.settings import Settings
 from services.attachment import filetype
-from services.attachment.service import clean_filename
+from services.attachment.domain import clean_filename
 from services.coordination_request.domain import Form, validate
 from shared.settings import SettingsError
 

@@ -165,9 +165,8 @@ class AttachmentService:
             await self.storage.remove_quietly(file.s3_key)
             raise
         if added is None:
-            await self.storage.remove_quietly(
-                file.s3_key
-            )  # another try of this upload stored the file: this copy is spare
+            # Another try of this upload stored the file: this copy is spare.
+            await self.storage.remove_quietly(file.s3_key)
         return info
 
     @answering
@@ -214,6 +213,7 @@ class AttachmentService:
                 asked = True
                 await self._confirm(actor, files)
         except Exception as exc:
+            # A refusal (4xx) was not counted over there; anything else after asking may have been.
             if asked and not (isinstance(exc, ServiceError) and exc.status < 500):
                 await self._tell_again(actor, request_id)
             raise
@@ -225,10 +225,11 @@ class AttachmentService:
         this change is refused and no file changes after submission. It is told how many files there are and how
         many are damaged, so a submit is refused without a file or while one is damaged."""
         try:
-            # If our commit then fails (or this call's answer is lost), coordination-request holds a revision that
-            # moved (harmless: a submit that read the old one is refused and asked again) and counts one file
-            # too many or too few; `_change` tells it the kept counts again at once, and should that fail too,
-            # a retry of this command or the application's next file change tells them.
+            # If our commit then fails (or this answer is lost), coordination-request has counted a change that did
+            # not happen: its revision moved (harmless: a submit that read the old one is refused and asked again)
+            # and its count is one file off. `_change` at once tells it the files kept; should that fail too, a
+            # retry of this command or the next change of the application's files does. Only a submit landing in
+            # that gap sees the wrong count.
             await self.applications.files_changed(actor, files.request_id, count=files.count, damaged=files.damaged)
         except InvalidState:
             raise InvalidState("当前状态不允许变更附件") from None

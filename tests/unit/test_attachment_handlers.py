@@ -325,6 +325,7 @@ async def test_an_upload_keeps_the_file_and_its_object_and_tells_coordination_re
     assert content == PDF and meta == {"content_type": "application/pdf", "sha256": info.sha256}
     assert changes(store) == [("Added", "证明材料.pdf", "demo")]
     assert store.data.rows[uuid.UUID(info.id)].created_by == "u1"
+    assert store.data.locked == [uuid.UUID(request_id)]  # the limits were counted with the files held
     assert coordination.kept[uuid.UUID(request_id)] == Kept(ME.credit_code or "", revision=1, count=1, damaged=0)
     listed = await service.list(c.ListAttachments(actor=ME, request_id=request_id))
     assert listed.items == [info]

@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery
 from gateway import apidoc, idempotency
 from gateway.deps import call, decode_body
 from gateway.idempotency import idempotent
-from gateway.routes.filters import Filters, provide_filters
+from gateway.routes.filters import provide_filters
 from shared.contracts import attachment, coordination, customs
 from shared.contracts.common import Actor
 
@@ -50,13 +50,13 @@ DECISION = {
 async def queue(
     request: Request,
     actor: NamedDependency[Actor],
-    filters: NamedDependency[Filters],
+    filters: NamedDependency[coordination.RequestFilters],
     enterprise: FromQuery[str | None] = None,
 ) -> customs.CasePage:
     return await call(
         request,
         customs.CASE_LIST,
-        customs.CaseQuery(actor=actor, enterprise=enterprise, **filters.as_query()),
+        customs.CaseQuery(actor=actor, enterprise=enterprise, **msgspec.structs.asdict(filters)),
         customs.CasePage,
     )
 

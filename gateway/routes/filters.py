@@ -1,37 +1,21 @@
-"""The query filters shared by 查询 and the officers' queue (SPEC §4): one definition, camelCase names."""
+"""The query filters shared by 查询 and the officers' queue (SPEC §4) as query parameters, read into the one
+contract that declares them (`RequestFilters`)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar.di import Provide
 from litestar.params import FromQuery, QueryParameter
 
 from shared.contracts.common import FieldError
+from shared.contracts.coordination import RequestFilters
 from shared.errors import ValidationFailed
 
 MAX_LIMIT = 100
 # Submission dates a query may name: wide enough for any real filter, narrow enough for every date sum.
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
-
-
-@dataclass(frozen=True)
-class Filters:
-    request_no: str | None
-    certificate_no: str | None
-    export_declaration_no: str | None
-    status: str | None
-    proof_type: str | None
-    agreement_code: str | None
-    submitted_from: date | None
-    submitted_to: date | None
-    cursor: str | None
-    limit: int
-
-    def as_query(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _filters(
@@ -45,7 +29,7 @@ def _filters(
     submitted_to: Annotated[date | None, QueryParameter(name="submittedTo")] = None,
     cursor: FromQuery[str | None] = None,
     limit: FromQuery[int] = 20,
-) -> Filters:
+) -> RequestFilters:
     problems = []
     if not 1 <= limit <= MAX_LIMIT:
         problems.append(FieldError(field="limit", message=f"每页条数应为1至{MAX_LIMIT}"))
@@ -56,17 +40,17 @@ def _filters(
         problems.append(FieldError(field="submittedTo", message="结束日期不能早于开始日期"))
     if problems:
         raise ValidationFailed(fields=problems)
-    return Filters(
-        request_no,
-        certificate_no,
-        export_declaration_no,
-        status,
-        proof_type,
-        agreement_code,
-        submitted_from,
-        submitted_to,
-        cursor,
-        limit,
+    return RequestFilters(
+        request_no=request_no,
+        certificate_no=certificate_no,
+        export_declaration_no=export_declaration_no,
+        status=status,
+        proof_type=proof_type,
+        agreement_code=agreement_code,
+        submitted_from=submitted_from,
+        submitted_to=submitted_to,
+        cursor=cursor,
+        limit=limit,
     )
 
 

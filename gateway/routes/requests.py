@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery
 from gateway import apidoc, idempotency
 from gateway.deps import call, decode_body
 from gateway.idempotency import idempotent
-from gateway.routes.filters import Filters, provide_filters
+from gateway.routes.filters import provide_filters
 from gateway.upload import read_file
 from shared.contracts import attachment, coordination, registry
 from shared.contracts.common import Actor, FieldError
@@ -31,32 +31,14 @@ class DeclarationNotLinked(ServiceError):
     message = "提交失败:出口报关单号未与证书号关联，请点击此处进行出口报关单补录！"
 
 
-class FormIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+class FormIn(coordination.RequestForm, forbid_unknown_fields=True):
     """The form as the browser sends it. Server-filled fields are accepted and ignored."""
 
-    proof_type: str = ""
-    import_country: str = ""
-    import_port: str = ""
-    certificate_no: str = ""
-    export_declaration_no: str = ""
-    import_declaration_no: str = ""
-    reason: str = ""
     version: FromQuery[int | None] = None
     # Never taken from the client: filled from the session and the registry.
     agreement_code: str | None = None
     enterprise_name: str | None = None
     credit_code: str | None = None
-
-    def form(self) -> coordination.RequestForm:
-        return coordination.RequestForm(
-            proof_type=self.proof_type,
-            import_country=self.import_country,
-            import_port=self.import_port,
-            certificate_no=self.certificate_no,
-            export_declaration_no=self.export_declaration_no,
-            import_declaration_no=self.import_declaration_no,
-            reason=self.reason,
-        )
 
 
 class VersionIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
@@ -95,7 +77,9 @@ async def create_request(request: Request, actor: NamedDependency[Actor]) -> Res
     created = await call(
         request,
         coordination.CREATE,
-        coordination.CreateCommand(actor=actor, form=body.form(), idempotency=await idempotency.key(request)),
+        coordination.CreateCommand(
+            actor=actor, form=coordination.RequestForm.of(body), idempotency=await idempotency.key(request)
+        ),
         coordination.CoordinationRequest,
     )
     return _result("暂存成功", created, 201)
@@ -108,10 +92,13 @@ async def create_request(request: Request, actor: NamedDependency[Actor]) -> Res
     responses=apidoc.refusals(401, 403),
 )
 async def list_requests(
-    request: Request, actor: NamedDependency[Actor], filters: NamedDependency[Filters]
+    request: Request, actor: NamedDependency[Actor], filters: NamedDependency[coordination.RequestFilters]
 ) -> coordination.RequestPage:
     return await call(
-        request, coordination.LIST, coordination.ListQuery(actor=actor, **filters.as_query()), coordination.RequestPage
+        request,
+        coordination.LIST,
+        coordination.ListQuery(actor=actor, **msgspec.structs.asdict(filters)),
+        coordination.RequestPage,
     )
 
 
@@ -162,7 +149,7 @@ async def update_request(
             actor=actor,
             request_id=request_id,
             version=body.version,
-            form=body.form(),
+            form=coordination.RequestForm.of(body),
             idempotency=await idempotency.key(request),
         ),
         coordination.CoordinationRequest,

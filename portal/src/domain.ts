@@ -1,16 +1,8 @@
-// What the portal knows of the domain: labels and the 4 MiB limit. The server decides every rule.
-export const MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024
+// What the portal knows of the domain: the 4 MiB limit, the form's fields, tag colours and pages by role. The server
+// decides every rule; the labels of its codes are in the locale (labels.ts).
+import type { FieldError } from './api/client'
 
-export const STATUSES: Record<string, string> = {
-  DRAFT: '暂存',
-  DECLARED: '已申报',
-  RECEIPT_FAILED: '海关接收失败',
-  PENDING: '待办',
-  WITHDRAWN: '已撤回',
-  RETURNED: '退回',
-  COORDINATING: '协调中',
-  CONCLUDED: '已办结',
-}
+export const MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024
 
 /** Element Plus tag types by status: grey drafts, orange waiting, red problems, green done. */
 export const STATUS_TAG: Record<string, 'info' | 'warning' | 'danger' | 'success' | 'primary'> = {
@@ -43,7 +35,7 @@ export const REQUIRED_FIELDS: readonly FormField[] = FORM_FIELDS
 
 /** Maps the API's field errors onto the form: every field error at once, the rest as one general message. */
 export function mapFieldErrors(
-  fields: { field: string; message: string }[],
+  fields: FieldError[],
   known: readonly string[] = FORM_FIELDS,
 ): { byField: Record<string, string>; other: string[] } {
   const byField: Record<string, string> = {}
@@ -53,26 +45,6 @@ export function mapFieldErrors(
     else other.push(message)
   }
   return { byField, other }
-}
-
-/** How the status history names each move. */
-export const ACTIONS: Record<string, string> = {
-  CREATE: '新建暂存',
-  SAVE: '暂存',
-  SUBMIT: '提交申报',
-  RECEIPT_ACCEPT: '海关接收',
-  RECEIPT_REJECT: '海关接收失败',
-  WITHDRAW: '撤回',
-  ACCEPT: '海关受理',
-  RETURN: '海关退回',
-  CONCLUDE: '办结',
-}
-
-/** 办结 outcomes (SPEC §5) as the officers' API names them. */
-export const OUTCOMES: Record<string, string> = {
-  SUCCESS: '协调成功',
-  UNRESOLVED: '协调未果',
-  NOT_ACCEPTED: '不予受理',
 }
 
 /** Which pages belong to which role; the other role's pages send it to its own first page. */

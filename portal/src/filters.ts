@@ -1,4 +1,6 @@
 // The filters of 查询 and of the officers' queue (SPEC §4), as the screens hold them and as the API reads them.
+import type { RequestFilterQuery } from './api/client'
+
 export interface RequestFilterValues {
   requestNo: string
   enterprise: string // the officers' queue only
@@ -23,7 +25,7 @@ export function blankFilters(): RequestFilterValues {
   }
 }
 
-export function filterQuery(f: RequestFilterValues): Record<string, string | undefined> {
+export function filterQuery(f: RequestFilterValues): RequestFilterQuery {
   return {
     requestNo: f.requestNo.trim(),
     enterprise: f.enterprise.trim(),

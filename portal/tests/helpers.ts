@@ -2,16 +2,10 @@
 import { vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
 import { createMemoryHistory, createRouter } from 'vue-router'
+import { i18n } from '../src/i18n'
 
 export type Answer = { status?: number; body: unknown }
 export type Route = (method: string, url: URL, init?: RequestInit) => Answer | undefined
-
-export const PROOF_TYPES = {
-  items: [
-    { code: 'CUSTOMS_CO', label: '海关原产地证书', numberLabel: '原产地证书号' },
-    { code: 'APPROVED_EXPORTER', label: '经核准出口商原产地声明', numberLabel: '原产地声明号' },
-  ],
-}
 
 /** Installs a fetch that answers from `route`, with empty lists for reference look-ups; returns the calls. */
 export function fakeGateway(route: Route) {
@@ -22,9 +16,7 @@ export function fakeGateway(route: Route) {
       const method = init?.method ?? 'GET'
       const url = new URL(input, 'http://portal.test')
       calls.push({ method, path: url.pathname, init })
-      const answer =
-        route(method, url, init) ??
-        (url.pathname === '/api/v1/reference/proof-types' ? { body: PROOF_TYPES } : { body: { items: [] } })
+      const answer = route(method, url, init) ?? { body: { items: [] } }
       return new Response(JSON.stringify(answer.body), {
         status: answer.status ?? 200,
         headers: { 'Content-Type': 'application/json' },
@@ -41,7 +33,7 @@ export function plugins() {
     history: createMemoryHistory(),
     routes: [{ path: '/:any(.*)*', name: 'any', component: { render: () => null } }],
   })
-  return [pinia, router]
+  return [pinia, router, i18n]
 }
 
 export async function settle(): Promise<void> {

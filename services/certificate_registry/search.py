@@ -1,5 +1,6 @@
 """Fuzzy search over countries and ports: Chinese substring, full pinyin, pinyin initials, English words and
-their initials, and code. Ranked: exact matches (code first), then prefixes, then substrings."""
+their initials, and code. Ranked: exact matches, then prefixes, then substrings; within each, a preferred item's
+Chinese name or pinyin first (SPEC: `mg` → 美国), then the code, then other Chinese names, then English."""
 
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ class SearchIndex(Generic[T]):
         for entry in self._entries:
             if not any(n in entry.haystack for n in needles):
                 continue
-            scored.append((_rank(entry.keys, tiers), entry.order, entry.item))
+            scored.append((_rank(entry.keys, tiers, preferred=entry.order[0] == 0), entry.order, entry.item))
         return [t[2] for t in heapq.nsmallest(limit, scored, key=_sort_key)]
 
 
@@ -88,12 +89,17 @@ def _sort_key(scored: tuple) -> tuple:
     return scored[0], scored[1]
 
 
-def _rank(keys: tuple[str, str, str], tiers: tuple[tuple[str, ...], ...]) -> tuple[int, int]:
-    """(tier, source): tier 0 exact, 1 prefix, 2 substring; within a tier the code ranks first, then the
-    Chinese name and its pinyin, then English (`mg`: Madagascar's code, then 美国's initials)."""
+def _rank(keys: tuple[str, str, str], tiers: tuple[tuple[str, ...], ...], *, preferred: bool) -> tuple[int, int]:
+    """(tier, source): tier 0 exact, 1 prefix, 2 substring. Within a tier: the Chinese name or its pinyin of a
+    preferred item (a common partner), then the code, then any other Chinese name, then English. So `mg` finds
+    美国 (mei guo) before Madagascar's code MG, while `jp` still finds 日本 (JP) before 加蓬 (jia peng)."""
     for tier, patterns in enumerate(tiers):
         for source, joined in enumerate(keys):
-            for pattern in patterns:
-                if pattern in joined:
-                    return tier, source
+            if any(pattern in joined for pattern in patterns):
+                if source == _CHINESE:
+                    return tier, 0 if preferred else 2
+                return tier, 1 if source == _CODE else 3
     return 3, 0
+
+
+_CODE, _CHINESE = 0, 1  # positions in _Entry.keys

@@ -7,6 +7,7 @@ import re
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from shared.formats import EXPORT_DECLARATION_NO_RULE, PROOF_KINDS, is_export_declaration_no
 from shared.workflow import (
@@ -21,6 +22,10 @@ from shared.workflow import (
     decision_lost,
     next_status,
 )
+
+if TYPE_CHECKING:
+    # The form is declared once, in the contracts (a frozen struct); the rules here only read its fields.
+    from shared.contracts.coordination import RequestForm as Form
 
 CUSTOMS = "海关"  # who the history names for the receipt
 
@@ -43,38 +48,14 @@ IMPORT_DECLARATION_MAX = 64
 _CODE = re.compile(r"[A-Z0-9]{2,10}")
 
 
-@dataclass(frozen=True)
-class Form:
-    proof_type: str
-    import_country: str
-    import_port: str
-    certificate_no: str
-    export_declaration_no: str
-    import_declaration_no: str
-    reason: str
+CODE_FIELDS = ("import_country", "import_port")  # kept in capitals
 
-    @classmethod
-    def cleaned(
-        cls,
-        *,
-        proof_type: str,
-        import_country: str,
-        import_port: str,
-        certificate_no: str,
-        export_declaration_no: str,
-        import_declaration_no: str,
-        reason: str,
-    ) -> Form:
-        """The form as typed, without surrounding blanks; country and port codes in capitals."""
-        return cls(
-            proof_type=proof_type.strip(),
-            import_country=import_country.strip().upper(),
-            import_port=import_port.strip().upper(),
-            certificate_no=certificate_no.strip(),
-            export_declaration_no=export_declaration_no.strip(),
-            import_declaration_no=import_declaration_no.strip(),
-            reason=reason.strip(),
-        )
+
+def cleaned(form: Form) -> Form:
+    """The form as typed, without surrounding blanks; country and port codes in capitals."""
+    values = {name: getattr(form, name).strip() for name in form.__struct_fields__}
+    values.update({name: values[name].upper() for name in CODE_FIELDS})
+    return type(form)(**values)
 
 
 def validate(form: Form) -> dict[str, str]:

@@ -8,14 +8,14 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import asdict, fields
 from datetime import date
 from typing import Any, TypeVar
 
 import asyncpg
+import msgspec
 
 from services.coordination_request import domain
-from services.coordination_request.domain import Application, Effects, Form
+from services.coordination_request.domain import Application, Effects
 from shared import audit, idempotency, outbox
 from shared.contracts import coordination as c
 from shared.contracts import events
@@ -109,7 +109,7 @@ class PostgresStore(Store):
         return PostgresApplications(conn)
 
 
-_FORM = tuple(f.name for f in fields(Form))
+_FORM = c.RequestForm.__struct_fields__
 _FIXED = ("id", "request_no", "credit_code", "enterprise_name", "created_by")
 _STATE = (
     "agreement_code",
@@ -142,12 +142,12 @@ _UPDATE = (
 
 def _state(app: Application) -> tuple[Any, ...]:
     """The columns a move may change, in the order of _FORM and _STATE."""
-    return (*asdict(app.form).values(), *(getattr(app, column) for column in _STATE))
+    return (*msgspec.structs.astuple(app.form), *(getattr(app, column) for column in _STATE))
 
 
 def _application(row: asyncpg.Record) -> Application:
     kept = {column: row[column] for column in (*_FIXED, *_STATE, "created_at", "updated_at", "deleted")}
-    return Application(**kept | {"status": Status(row["status"])}, form=Form(**{f: row[f] for f in _FORM}))
+    return Application(**kept | {"status": Status(row["status"])}, form=c.RequestForm(**{f: row[f] for f in _FORM}))
 
 
 class PostgresApplications(Applications):
@@ -308,7 +308,7 @@ def _outbox_event(app: Application, event: domain.Event) -> events.Event:
                     credit_code=app.credit_code,
                     enterprise_name=app.enterprise_name,
                     agreement_code=app.agreement_code,
-                    **asdict(app.form),
+                    **msgspec.structs.asdict(app.form),
                 ),
             )
         case domain.Withdrawn():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -76,7 +75,7 @@ def _view(app: Application, history: list[c.HistoryEntry] | None = None) -> c.Co
         outcome_label=OUTCOMES.get(app.outcome) if app.outcome else None,
         reply=app.reply,
         history=history or [],
-        **asdict(app.form),
+        **msgspec.structs.asdict(app.form),
     )
 
 
@@ -86,9 +85,9 @@ class Requests:
         self.check_form = check_form
         self.clock = clock
 
-    async def _validated(self, form: c.RequestForm) -> tuple[domain.Form, str]:
+    async def _validated(self, form: c.RequestForm) -> tuple[c.RequestForm, str]:
         """Checks every field, asks the registry for the certificate, returns the form and its agreement code."""
-        clean = domain.Form.cleaned(**msgspec.structs.asdict(form))
+        clean = domain.cleaned(form)
         errors = domain.validate(clean)
         # The registry knows certificates, countries and ports; ask only about fields that are well-formed.
         check = await self.check_form(

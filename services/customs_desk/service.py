@@ -2,52 +2,34 @@
 
 It learns of applications only from events and tells coordination-request its decisions only by events.
 A case mirrors the application's status from `status_changed` events (newest version wins); an officer's
-decision changes the case at once and is confirmed, or refused, by coordination-request.
+decision changes the case at once and is confirmed, or refused, by coordination-request. Each handler loads the
+case, makes the move its domain method allows, and keeps the result.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import fields
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
+import msgspec
 
 from services.customs_desk import domain
-from services.customs_desk.domain import Case
-from shared import bus, idempotency, outbox
-from shared.clock import china_date
+from services.customs_desk.domain import Case, Receipt
+from services.customs_desk.repository import PostgresStore, Store
+from shared import bus
+from shared.clock import Clock, china_date
 from shared.contracts import customs as c
 from shared.contracts import registry
 from shared.contracts.common import Actor
-from shared.contracts.events import (
-    CaseAccepted,
-    CaseConcluded,
-    CaseReturned,
-    DecisionRefused,
-    ReceiptAccepted,
-    ReceiptRejected,
-    RequestStatusChanged,
-    RequestSubmitted,
-)
+from shared.contracts.events import DecisionRefused, RequestStatusChanged, RequestSubmitted
 from shared.errors import Forbidden, NotFound, ValidationFailed, answering
 from shared.inbox import SKIP, Staged
-from shared.paging import Filters, keyset_page
 from shared.runtime import Context, ServiceDefinition
 from shared.workflow import STATUS_LABELS, Action, Status
 
-COLUMNS = (
-    "id, request_id, request_no, credit_code, enterprise_name, proof_type, certificate_no, agreement_code,"
-    " export_declaration_no, import_declaration_no, import_country, import_port, reason, status, decision_reason,"
-    " received_at, submitted_at, due_at, version, outcome, reply, note, pending_decision, request_version"
-)
-# The columns the case's rules change: one for each field of domain.Case.
-CASE_COLUMNS = tuple(f.name for f in fields(Case))
-_STORE = (
-    f"UPDATE cases SET {', '.join(f'{column} = ${i}' for i, column in enumerate(CASE_COLUMNS, start=2))}"
-    f" WHERE id = $1 RETURNING {COLUMNS}"
-)
+CertificateLookup = Callable[[registry.CertificateKey], Awaitable[registry.CertificateInfo]]
 
 
 class CaseNotFound(NotFound):
@@ -59,30 +41,28 @@ def _officer(actor: Actor) -> None:
         raise Forbidden("仅海关关员可以办理")
 
 
-def _case(row: asyncpg.Record) -> Case:
-    return Case(**{column: row[column] for column in CASE_COLUMNS} | {"status": Status(row["status"])})
+def _request_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise CaseNotFound() from None
 
 
-def _view(row: asyncpg.Record) -> c.Case:
-    case = _case(row)
+def _found(case: Case | None) -> Case:
+    if case is None:
+        raise CaseNotFound()
+    return case
+
+
+def _view(case: Case) -> c.Case:
     return c.Case(
-        id=str(row["id"]),
-        request_id=str(row["request_id"]),
-        request_no=row["request_no"],
-        credit_code=row["credit_code"],
-        enterprise_name=row["enterprise_name"],
-        proof_type=row["proof_type"],
-        certificate_no=row["certificate_no"],
-        agreement_code=row["agreement_code"],
-        export_declaration_no=row["export_declaration_no"],
-        import_declaration_no=row["import_declaration_no"],
-        import_country=row["import_country"],
-        import_port=row["import_port"],
-        reason=row["reason"],
+        id=str(case.id),
+        request_id=str(case.request_id),
+        **msgspec.structs.asdict(case.form),
         status=case.status.value,
         status_label=STATUS_LABELS[case.status],
-        received_at=row["received_at"],
-        due_at=row["due_at"],
+        received_at=case.received_at,
+        due_at=case.due_at,
         version=case.version,
         can_accept=case.can(Action.ACCEPT),
         can_return=case.can(Action.RETURN),
@@ -96,91 +76,38 @@ def _view(row: asyncpg.Record) -> c.Case:
 
 
 class CustomsDesk:
-    def __init__(self, ctx: Context) -> None:
-        self.pool = ctx.pool
-        self.nc = ctx.nc
-        self.clock = ctx.clock
+    def __init__(self, store: Store, lookup_certificate: CertificateLookup, clock: Clock) -> None:
+        self.store = store
+        self.lookup_certificate = lookup_certificate
+        self.clock = clock
 
     # --- receipt ------------------------------------------------------------------------------------
 
     async def certificate_problem(self, event: RequestSubmitted) -> str | None:
         """Receipt, first part, before any transaction: what the registry says is wrong with the certificate."""
-        form = event.form
+        key = registry.CertificateKey(proof_type=event.form.proof_type, certificate_no=event.form.certificate_no)
         try:
-            info = await bus.call(
-                self.nc,
-                registry.CERTIFICATE_LOOKUP,
-                registry.CertificateKey(proof_type=form.proof_type, certificate_no=form.certificate_no),
-                registry.CertificateInfo,
-            )
+            info = await self.lookup_certificate(key)
         except NotFound:
-            return "原产地证书（声明）在海关系统中不存在"
-        if info.status != "VALID":
-            return "原产地证书（声明）已被撤销"
-        if info.valid_until is not None and info.valid_until < china_date(self.clock.now()):
-            return "原产地证书（声明）已过有效期"
-        return None
+            info = None
+        return domain.certificate_problem(info, china_date(self.clock.now()))
 
-    async def on_submitted(
-        self, conn: asyncpg.Connection, event: RequestSubmitted, certificate_problem: str | None
-    ) -> None:
+    async def on_submitted(self, conn: Any, event: RequestSubmitted, certificate_problem: str | None) -> None:
         """Receipt. The case waits for coordination-request to confirm the receipt before officers may act."""
-        form = event.form
-        problem = certificate_problem or await self._duplicate(conn, event)
-        case_id = await conn.fetchval(
-            "INSERT INTO cases (id, request_id, request_no, credit_code, enterprise_name, proof_type, certificate_no,"
-            " agreement_code, export_declaration_no, import_declaration_no, import_country, import_port, reason,"
-            " status, decision_reason, submitted_at, due_at, request_version, pending_decision)"
-            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)"
-            " ON CONFLICT (request_id) DO UPDATE SET request_no = EXCLUDED.request_no,"
-            " proof_type = EXCLUDED.proof_type, certificate_no = EXCLUDED.certificate_no,"
-            " agreement_code = EXCLUDED.agreement_code, export_declaration_no = EXCLUDED.export_declaration_no,"
-            " import_declaration_no = EXCLUDED.import_declaration_no, import_country = EXCLUDED.import_country,"
-            " import_port = EXCLUDED.import_port, reason = EXCLUDED.reason, status = EXCLUDED.status,"
-            " decision_reason = EXCLUDED.decision_reason, submitted_at = EXCLUDED.submitted_at,"
-            " due_at = EXCLUDED.due_at, request_version = EXCLUDED.request_version, received_at = now(),"
-            " version = cases.version + 1, outcome = NULL, reply = NULL, note = NULL,"
-            " pending_decision = EXCLUDED.pending_decision"
-            " RETURNING id",
-            uuid.uuid4(),
-            uuid.UUID(event.request_id),
-            form.request_no,
-            form.credit_code,
-            form.enterprise_name,
-            form.proof_type,
-            form.certificate_no,
-            form.agreement_code,
-            form.export_declaration_no,
-            form.import_declaration_no,
-            form.import_country,
-            form.import_port,
-            form.reason,
-            domain.receipt_status(problem),
-            problem,
-            event.submitted_at,
-            event.submitted_at + domain.DUE_AFTER,
-            event.version,
-            domain.RECEIPT,
-        )
-        if problem:
-            await outbox.record(conn, outbox.new_event(ReceiptRejected, request_id=event.request_id, reason=problem))
-        else:
-            await outbox.record(
-                conn, outbox.new_event(ReceiptAccepted, request_id=event.request_id, case_id=str(case_id))
+        cases = self.store.within(conn)
+        request_id = uuid.UUID(event.request_id)
+        # A refused certificate is reason enough: no query for a duplicate.
+        open_case = None if certificate_problem else await cases.open_case_like(event.form, request_id)
+        await cases.receive(
+            *Receipt.of(
+                request_id,
+                event.form,
+                event.submitted_at,
+                event.version,
+                certificate_problem=certificate_problem,
+                open_case=open_case,
             )
-
-    async def _duplicate(self, conn: asyncpg.Connection, event: RequestSubmitted) -> str | None:
-        form = event.form
-        request_no = await conn.fetchval(
-            "SELECT request_no FROM cases WHERE proof_type = $1 AND certificate_no = $2"
-            " AND export_declaration_no = $3 AND status = ANY($4::text[]) AND request_id <> $5",
-            form.proof_type,
-            form.certificate_no,
-            form.export_declaration_no,
-            list(domain.OPEN),
-            uuid.UUID(event.request_id),
         )
-        return domain.duplicate(request_no) if request_no else None
 
     # --- the application's status, mirrored ----------------------------------------------------------
 
@@ -190,52 +117,28 @@ class CustomsDesk:
         draft's creation and the move to 已申报 change no case, so they cost no transaction here."""
         return SKIP if event.from_status is None or event.to_status == Status.DECLARED else None
 
-    async def on_status_changed(self, conn: asyncpg.Connection, event: RequestStatusChanged, _: object = None) -> None:
-        row = await _locked(conn, uuid.UUID(event.request_id))
-        if row is None:
-            return  # not ours
-        case = _case(row)
-        if case.follow(Status(event.to_status), event.version):
-            await _store(conn, row["id"], case)
+    async def on_status_changed(self, conn: Any, event: RequestStatusChanged, _: object = None) -> None:
+        cases = self.store.within(conn)
+        case = await cases.lock(uuid.UUID(event.request_id))
+        # No case: not ours. A status older than the case shows changes nothing.
+        if case is not None and case.follow(Status(event.to_status), event.version):
+            await cases.save(case)
 
-    async def on_decision_refused(self, conn: asyncpg.Connection, event: DecisionRefused) -> None:
-        row = await _locked(conn, uuid.UUID(event.request_id))
-        if row is not None:
-            case = _case(row)
+    async def on_decision_refused(self, conn: Any, event: DecisionRefused) -> None:
+        cases = self.store.within(conn)
+        case = await cases.lock(uuid.UUID(event.request_id))
+        if case is not None:
             case.decision_refused(Status(event.status), event.version, event.reason)
-            await _store(conn, row["id"], case)
+            await cases.save(case)
 
     # --- officers -----------------------------------------------------------------------------------
 
     async def list_cases(self, q: c.CaseQuery) -> c.CasePage:
         _officer(q.actor)
-        filters = Filters()
-        for column, value in (
-            ("request_no", q.request_no),
-            ("certificate_no", q.certificate_no),
-            ("export_declaration_no", q.export_declaration_no),
-            ("status", q.status),
-            ("proof_type", q.proof_type),
-            ("agreement_code", q.agreement_code),
-        ):
-            if value:
-                filters.add(f"{column} = ?", value.strip())
-        if q.enterprise:
-            filters.add("(credit_code = ? OR strpos(enterprise_name, ?) > 0)", q.enterprise.strip())
-        filters.china_days("submitted_at", q.submitted_from, q.submitted_to)
-        async with self.pool.acquire() as conn:
-            page = await keyset_page(
-                conn,
-                "cases",
-                COLUMNS,
-                filters,
-                order=("due_at", "id"),
-                descending=False,
-                cursor=q.cursor,
-                limit=q.limit,
-            )
+        async with self.store.reading() as cases:
+            page = await cases.page(q)
         return c.CasePage(
-            items=[_view(r) for r in page.items],
+            items=[_view(case) for case in page.items],
             total=page.total,
             next_cursor=page.next_cursor,
             total_capped=page.total_capped,
@@ -243,10 +146,9 @@ class CustomsDesk:
 
     async def get_case(self, ref: c.CaseRef) -> c.Case:
         _officer(ref.actor)
-        row = await self.pool.fetchrow(f"SELECT {COLUMNS} FROM cases WHERE request_id = $1", _uuid(ref.request_id))
-        if row is None:
-            raise CaseNotFound()
-        return _view(row)
+        request_id = _request_id(ref.request_id)
+        async with self.store.reading() as cases:
+            return _view(_found(await cases.find(request_id)))
 
     async def accept(self, d: c.Decision) -> c.Case:
         return await self._decide(d, Action.ACCEPT)
@@ -264,72 +166,25 @@ class CustomsDesk:
         return await self._decide(d, Action.CONCLUDE, outcome=d.outcome, reply=reply)
 
     @answering
-    async def _decide(
-        self,
-        d: c.Decision,
-        decision: Action,
-        *,
-        reason: str | None = None,
-        outcome: str | None = None,
-        reply: str | None = None,
-    ) -> c.Case:
+    async def _decide(self, d: c.Decision, decision: Action, **details: str) -> c.Case:
+        """The decision, with its Idempotency-Key bound first in its transaction: a retry gets the first try's
+        reply, never a second decision (shared/idempotency.py)."""
         _officer(d.actor)
-        async with self.pool.acquire() as conn, conn.transaction():
-            keys = idempotency.Keys(conn)
-            if done := await keys.claim(d.actor, d.idempotency, c.Case):
+        async with self.store.transaction() as cases:
+            if done := await cases.claim(d.actor, d.idempotency, c.Case):
                 return done  # this decision's retry: the case as the first try left it
-            row = await _locked(conn, _uuid(d.request_id))
-            if row is None:
-                raise CaseNotFound()
-            case = _case(row)
-            case.decide(decision, version=d.version, reason=reason, outcome=outcome, reply=reply)
-            updated = await _store(conn, row["id"], case)
-            await conn.execute(
-                "INSERT INTO case_decisions (case_id, officer, decision, reason, outcome, reply)"
-                " VALUES ($1, $2, $3, $4, $5, $6)",
-                row["id"],
-                d.actor.display_name,
-                decision,
-                reason,
-                outcome,
-                reply,
-            )
-            common = {
-                "request_id": str(row["request_id"]),
-                "case_id": str(row["id"]),
-                "officer": d.actor.display_name,
-                "request_version": row["request_version"],
-            }
-            if decision is Action.ACCEPT:
-                event = outbox.new_event(CaseAccepted, **common)
-            elif decision is Action.RETURN:
-                event = outbox.new_event(CaseReturned, reason=reason or "", **common)
-            else:
-                event = outbox.new_event(CaseConcluded, outcome=outcome or "", reply=reply or "", **common)
-            await outbox.record(conn, event)
-            view = _view(updated)
-            await keys.complete(d.actor, d.idempotency, view)
+            case = _found(await cases.lock(_request_id(d.request_id)))
+            await cases.save(case, case.decide(decision, d.actor.display_name, version=d.version, **details))
+            view = _view(case)
+            await cases.complete(d.actor, d.idempotency, view)
         return view
 
 
-async def _locked(conn: asyncpg.Connection, request_id: uuid.UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(f"SELECT {COLUMNS} FROM cases WHERE request_id = $1 FOR UPDATE", request_id)
-
-
-async def _store(conn: asyncpg.Connection, case_id: uuid.UUID, case: Case) -> asyncpg.Record:
-    """The case as its rules left it."""
-    return await conn.fetchrow(_STORE, case_id, *(getattr(case, column) for column in CASE_COLUMNS))
-
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise CaseNotFound() from None
-
-
 def _desk(ctx: Context) -> CustomsDesk:
-    return ctx.one("desk", lambda: CustomsDesk(ctx))
+    async def lookup_certificate(key: registry.CertificateKey) -> registry.CertificateInfo:
+        return await bus.call(ctx.nc, registry.CERTIFICATE_LOOKUP, key, registry.CertificateInfo)
+
+    return ctx.one("desk", lambda: CustomsDesk(PostgresStore(ctx.pool), lookup_certificate, ctx.clock))
 
 
 def endpoints(ctx: Context) -> list[bus.Endpoint]:

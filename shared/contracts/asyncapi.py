@@ -85,26 +85,12 @@ with action `receive` below.
 
 
 def document() -> dict:
+    """The AsyncAPI 3.0 document: a channel, an operation and a message for every event."""
     _, components = msgspec.json.schema_components(ALL_EVENTS, ref_template="#/components/schemas/{name}")
     channels, operations, messages = {}, {}, {}
     for event in ALL_EVENTS:
         key = event.name.replace(".", "_")
-        messages[key] = {
-            "name": event.name,
-            "title": event.name,
-            "summary": (event.__doc__ or "").strip().split("\n")[0] or event.name,
-            "contentType": "application/json",
-            "headers": {
-                "type": "object",
-                "properties": {
-                    "Nats-Msg-Id": {"type": "string", "description": "the payload's eventId; the dedup key"},
-                    "Event-Type": {"type": "string", "const": event.name},
-                    "X-Request-Id": {"type": "string", "description": "the request that caused it, if any"},
-                    "traceparent": {"type": "string", "description": "W3C trace context of the cause, if traced"},
-                },
-            },
-            "payload": {"$ref": f"#/components/schemas/{event.__name__}"},
-        }
+        messages[key] = _message(event)
         channels[key] = {
             "address": event.subject(),
             "messages": {key: {"$ref": f"#/components/messages/{key}"}},
@@ -124,49 +110,76 @@ def document() -> dict:
             "description": _description(),
         },
         "defaultContentType": "application/json",
-        "servers": {
-            "production": {
-                "host": PRODUCTION_HOST,
-                "protocol": "nats",
-                "title": "Production NATS cluster (TLS)",
-                "description": (
-                    f"`tls://USER:PASSWORD@{PRODUCTION_HOST}`: TLS on every client connection, with the "
-                    "certificate of cert-manager's Certificate `nats-server-tls` (trust its CA's `ca.crt`; "
-                    "NATS_CA_FILE). Open to namespaces labelled `xianghui.example/nats-client=true`."
-                ),
-                "security": [{"$ref": "#/components/securitySchemes/natsUser"}],
-            },
-            "local": {
-                "host": "127.0.0.1:{port}",
-                "protocol": "nats",
-                "title": "Local stack (make run)",
-                "description": (
-                    "`nats://USER:PASSWORD@127.0.0.1:PORT`, no TLS. `make run` picks the port and fresh passwords "
-                    "at each start (its banner prints the address; users and passwords are in `.data/nats.conf`). "
-                    f"Under docker compose: `nats://{SUBSCRIBER}:dev-only-nats-{SUBSCRIBER}@nats:4222` inside "
-                    "the compose network."
-                ),
-                "variables": {"port": {"description": "the loopback port `make run` chose", "default": "4222"}},
-                "security": [{"$ref": "#/components/securitySchemes/natsUser"}],
-            },
-        },
+        "servers": _servers(),
         "channels": channels,
         "operations": operations,
         "components": {
-            "securitySchemes": {
-                "natsUser": {
-                    "type": "userPassword",
-                    "description": (
-                        "A NATS user and password (in the URL). Outside systems get `subscriber` (read every event "
-                        "through its durable) or `issuer` (publish the issuing and declaration systems' events); "
-                        "the operator hands out the password from Secret `nats-users` (`NATS_PASSWORD_<USER>`). "
-                        "Each user receives replies only on `_INBOX.<user>.>`: connect with that inbox prefix."
-                    ),
-                }
-            },
+            "securitySchemes": _security_schemes(),
             "messages": messages,
             "schemas": components,
         },
+    }
+
+
+def _message(event: type) -> dict:
+    return {
+        "name": event.name,
+        "title": event.name,
+        "summary": (event.__doc__ or "").strip().split("\n")[0] or event.name,
+        "contentType": "application/json",
+        "headers": {
+            "type": "object",
+            "properties": {
+                "Nats-Msg-Id": {"type": "string", "description": "the payload's eventId; the dedup key"},
+                "Event-Type": {"type": "string", "const": event.name},
+                "X-Request-Id": {"type": "string", "description": "the request that caused it, if any"},
+                "traceparent": {"type": "string", "description": "W3C trace context of the cause, if traced"},
+            },
+        },
+        "payload": {"$ref": f"#/components/schemas/{event.__name__}"},
+    }
+
+
+def _servers() -> dict:
+    return {
+        "production": {
+            "host": PRODUCTION_HOST,
+            "protocol": "nats",
+            "title": "Production NATS cluster (TLS)",
+            "description": (
+                f"`tls://USER:PASSWORD@{PRODUCTION_HOST}`: TLS on every client connection, with the "
+                "certificate of cert-manager's Certificate `nats-server-tls` (trust its CA's `ca.crt`; "
+                "NATS_CA_FILE). Open to namespaces labelled `xianghui.example/nats-client=true`."
+            ),
+            "security": [{"$ref": "#/components/securitySchemes/natsUser"}],
+        },
+        "local": {
+            "host": "127.0.0.1:{port}",
+            "protocol": "nats",
+            "title": "Local stack (make run)",
+            "description": (
+                "`nats://USER:PASSWORD@127.0.0.1:PORT`, no TLS. `make run` picks the port and fresh passwords "
+                "at each start (its banner prints the address; users and passwords are in `.data/nats.conf`). "
+                f"Under docker compose: `nats://{SUBSCRIBER}:dev-only-nats-{SUBSCRIBER}@nats:4222` inside "
+                "the compose network."
+            ),
+            "variables": {"port": {"description": "the loopback port `make run` chose", "default": "4222"}},
+            "security": [{"$ref": "#/components/securitySchemes/natsUser"}],
+        },
+    }
+
+
+def _security_schemes() -> dict:
+    return {
+        "natsUser": {
+            "type": "userPassword",
+            "description": (
+                "A NATS user and password (in the URL). Outside systems get `subscriber` (read every event "
+                "through its durable) or `issuer` (publish the issuing and declaration systems' events); "
+                "the operator hands out the password from Secret `nats-users` (`NATS_PASSWORD_<USER>`). "
+                "Each user receives replies only on `_INBOX.<user>.>`: connect with that inbox prefix."
+            ),
+        }
     }
 
 

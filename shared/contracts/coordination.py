@@ -19,7 +19,10 @@ ATTACHMENTS_DAMAGED = "svc.coordination.attachments.damaged"
 
 
 class RequestForm(Contract):
-    """What the enterprise fills in; enterprise name/credit code and agreement code are never taken from here."""
+    """What the enterprise fills in (SPEC §3), declared once: every other shape that carries the form (the gateway's
+    input, the application, the submitted snapshot, the customs case) embeds it by inheritance, so the fields stay
+    flat on the wire. Enterprise name/credit code and agreement code are never taken from here. A missing field is
+    an empty one, so that every field error can be reported at once."""
 
     proof_type: str = ""
     import_country: str = ""
@@ -28,6 +31,35 @@ class RequestForm(Contract):
     export_declaration_no: str = ""
     import_declaration_no: str = ""
     reason: str = ""
+
+    @classmethod
+    def of(cls, source: object) -> RequestForm:
+        """The form part of anything that embeds it (or of any object with its fields as attributes)."""
+        return RequestForm(**{name: getattr(source, name) for name in RequestForm.__struct_fields__})
+
+
+class FiledForm(RequestForm, kw_only=True):
+    """The form with what the server fills in: the application's number, its enterprise and the agreement."""
+
+    request_no: str
+    credit_code: str
+    enterprise_name: str
+    agreement_code: str
+
+
+class RequestFilters(Contract):
+    """The query filters of SPEC §4, declared once: 查询 and the officers' queue embed them."""
+
+    request_no: str | None = None
+    certificate_no: str | None = None
+    export_declaration_no: str | None = None
+    status: str | None = None
+    proof_type: str | None = None
+    agreement_code: str | None = None
+    submitted_from: date | None = None
+    submitted_to: date | None = None
+    cursor: str | None = None
+    limit: int = 20
 
 
 class CreateCommand(Contract):
@@ -83,18 +115,8 @@ class AttachmentsRevision(Contract):
     attachments_revision: int
 
 
-class ListQuery(Contract):
+class ListQuery(RequestFilters, kw_only=True):
     actor: Actor
-    request_no: str | None = None
-    certificate_no: str | None = None
-    export_declaration_no: str | None = None
-    status: str | None = None
-    proof_type: str | None = None
-    agreement_code: str | None = None
-    submitted_from: date | None = None
-    submitted_to: date | None = None
-    cursor: str | None = None
-    limit: int = 20
 
 
 class HistoryEntry(Contract):
@@ -106,20 +128,9 @@ class HistoryEntry(Contract):
     reason: str | None = None
 
 
-class CoordinationRequest(Contract):
+class CoordinationRequest(FiledForm, kw_only=True):
     id: str
-    request_no: str
-    proof_type: str
     proof_type_label: str
-    credit_code: str
-    enterprise_name: str
-    import_country: str
-    import_port: str
-    certificate_no: str
-    agreement_code: str
-    export_declaration_no: str
-    import_declaration_no: str
-    reason: str
     status: str
     status_label: str
     status_reason: str | None

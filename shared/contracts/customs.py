@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from shared.contracts.common import Actor, Contract
+from shared.contracts.coordination import FiledForm, RequestFilters
 from shared.contracts.idempotency import IdempotencyKey
 
 CASE_LIST = "svc.customs.case.list"
@@ -14,35 +15,14 @@ CASE_RETURN = "svc.customs.case.return"
 CASE_CONCLUDE = "svc.customs.case.conclude"
 
 
-class CaseQuery(Contract):
+class CaseQuery(RequestFilters, kw_only=True):
     actor: Actor
-    request_no: str | None = None
-    certificate_no: str | None = None
-    export_declaration_no: str | None = None
-    status: str | None = None
-    proof_type: str | None = None
-    agreement_code: str | None = None
-    submitted_from: date | None = None
-    submitted_to: date | None = None
-    enterprise: str | None = None
-    cursor: str | None = None
-    limit: int = 20
+    enterprise: str | None = None  # credit code, or part of the name
 
 
-class Case(Contract):
+class Case(FiledForm, kw_only=True):
     id: str
     request_id: str
-    request_no: str
-    credit_code: str
-    enterprise_name: str
-    proof_type: str
-    certificate_no: str
-    agreement_code: str
-    export_declaration_no: str
-    import_declaration_no: str
-    import_country: str
-    import_port: str
-    reason: str
     status: str
     status_label: str
     received_at: datetime

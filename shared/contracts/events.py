@@ -11,6 +11,8 @@ from typing import ClassVar
 
 import msgspec
 
+from shared.contracts.coordination import FiledForm
+
 STREAM = "EVENTS"
 STREAM_MAX_AGE_SECONDS = 90 * 24 * 3600
 SUBJECT_PREFIX = "events."
@@ -28,20 +30,8 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
         return SUBJECT_PREFIX + cls.name
 
 
-class RequestFormSnapshot(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class RequestFormSnapshot(FiledForm, frozen=True, kw_only=True):
     """The application as submitted, so subscribers need not call back."""
-
-    request_no: str
-    proof_type: str
-    credit_code: str
-    enterprise_name: str
-    import_country: str
-    import_port: str
-    certificate_no: str
-    agreement_code: str
-    export_declaration_no: str
-    import_declaration_no: str
-    reason: str
 
 
 class RequestCreated(Event, frozen=True, kw_only=True):

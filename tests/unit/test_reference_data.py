@@ -84,11 +84,18 @@ def test_country_search_finds_it_first(ref: ReferenceData, query: str, expected:
     assert names(ref.search_countries(query, 10))[0] == expected
 
 
-def test_initials_find_the_country_after_an_exact_code(ref: ReferenceData) -> None:
+def test_a_common_partners_initials_rank_above_an_exact_code(ref: ReferenceData) -> None:
     found = names(ref.search_countries("mg", 10))
-    assert found[0] == "马达加斯加"  # MG: an exact code ranks first
-    assert found[1] == "美国"  # then 美国 (mei guo), before less common equal matches such as 蒙古
-    assert found.index("美国") < found.index("蒙古")
+    assert found[0] == "美国"  # SPEC: mg → 美国 (mei guo), a common partner
+    assert found[1] == "马达加斯加"  # then MG, an exact code, before less common equal initials such as 蒙古
+    assert found.index("马达加斯加") < found.index("蒙古")
+
+
+@pytest.mark.parametrize(("query", "expected"), [("jp", "日本"), ("gb", "英国")])
+def test_an_exact_code_ranks_above_a_less_common_countrys_initials(
+    ref: ReferenceData, query: str, expected: str
+) -> None:
+    assert names(ref.search_countries(query, 10))[0] == expected  # not 加蓬 (jia peng), 古巴 (gu ba)
 
 
 @pytest.mark.parametrize(

@@ -6,14 +6,16 @@ import io
 import zipfile
 
 import pytest
+from msgspec.structs import replace
 
 from gateway.settings import Settings
 from services.attachment import filetype
-from services.attachment.service import clean_filename
-from services.coordination_request.domain import Form, validate
+from services.attachment.domain import clean_filename
+from services.coordination_request.domain import cleaned, validate
+from shared.contracts.coordination import RequestForm
 from shared.settings import SettingsError
 
-GOOD = Form(
+GOOD = RequestForm(
     proof_type="CUSTOMS_CO",
     import_country="JP",
     import_port="JPTYO",
@@ -28,6 +30,11 @@ def test_a_good_form_has_no_errors() -> None:
     assert validate(GOOD) == {}
 
 
+def test_a_form_is_cleaned_of_blanks_and_its_codes_capitalised() -> None:
+    typed = replace(GOOD, import_country=" jp ", import_port="jptyo ", certificate_no=" K1 ", reason=" 理由\n")
+    assert cleaned(typed) == GOOD
+
+
 @pytest.mark.parametrize(
     ("number", "ok"),
     [
@@ -38,16 +45,16 @@ def test_a_good_form_has_no_errors() -> None:
     ],
 )
 def test_export_declaration_number(number: str, ok: bool) -> None:
-    errors = validate(Form(**{**GOOD.__dict__, "export_declaration_no": number}))
+    errors = validate(replace(GOOD, export_declaration_no=number))
     assert ("exportDeclarationNo" not in errors) is ok
 
 
 def test_limits_of_import_declaration_and_reason() -> None:
-    at_limit = Form(**{**GOOD.__dict__, "import_declaration_no": "A" * 64, "reason": "因" * 2000})
+    at_limit = replace(GOOD, import_declaration_no="A" * 64, reason="因" * 2000)
     assert validate(at_limit) == {}
-    over = Form(**{**GOOD.__dict__, "import_declaration_no": "A" * 65, "reason": "因" * 2001})
+    over = replace(GOOD, import_declaration_no="A" * 65, reason="因" * 2001)
     assert set(validate(over)) == {"importDeclarationNo", "reason"}
-    control = Form(**{**GOOD.__dict__, "import_declaration_no": "A\nB"})
+    control = replace(GOOD, import_declaration_no="A\nB")
     assert "importDeclarationNo" in validate(control)
 
 

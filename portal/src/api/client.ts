@@ -1,57 +1,52 @@
 // The one client of the public API: same origin, session cookie, typed by the gateway's OpenAPI document.
+import { t } from '../i18n'
 import type { components, paths } from './schema'
 
-export type Schemas = components['schemas']
+type Schemas = components['schemas']
 export type CoordinationRequest = Schemas['CoordinationRequest']
-export type RequestPage = Schemas['RequestPage']
+export type RequestDetail = Schemas['RequestDetail']
 export type AttachmentInfo = Schemas['AttachmentInfo']
 export type HistoryEntry = Schemas['HistoryEntry']
-export type Country = Schemas['Country']
-export type Port = Schemas['Port']
 export type Agreement = Schemas['Agreement']
 export type ExportDeclarationLink = Schemas['ExportDeclarationLink']
 export type Case = Schemas['Case']
-export type CasePage = Schemas['CasePage']
+export type CaseDetail = Schemas['CaseDetail']
 export type AuditRecord = Schemas['AuditRecord']
 export type AuditPage = Schemas['AuditPage']
+export type Me = Schemas['Me']
+export type FieldError = Schemas['FieldError']
 
-/** A case as GET /customs/coordination-requests/{id} returns it: the case, the application with history, files. */
-export interface CaseDetail {
-  case: Case
-  request: CoordinationRequest
-  attachments: AttachmentInfo[]
-}
+type Path = keyof paths
+type Method = 'get' | 'post' | 'put' | 'delete'
+/** The methods the OpenAPI document declares for a path. */
+type MethodOf<P extends Path> = { [M in Method]: paths[P][M] extends undefined ? never : M }[Method]
+type Operation<P extends Path, M extends Method> = NonNullable<paths[P][M]>
 
-/** What an officer decides, and the body DecisionIn expects for it. */
-export type CaseAction = 'accept' | 'return' | 'conclude'
-export interface DecisionBody {
-  version: number
-  reason?: string
-  outcome?: string
-  reply?: string
-}
+type PathParams<O> = O extends { parameters: { path: infer X } } ? X : never
+type QueryParams<O> = O extends { parameters: { query?: infer Q } } ? ([Q] extends [undefined] ? never : Q) : never
+type Content<O> = O extends { requestBody?: infer B }
+  ? NonNullable<B> extends { content: infer C }
+    ? C
+    : never
+  : never
+type JsonIn<O> = Content<O> extends { 'application/json': infer J } ? J : never
+type FormIn<O> = Content<O> extends { 'multipart/form-data': unknown } ? FormData : never
+type Success<R> = keyof R & (200 | 201)
+/** The JSON of the operation's 200 or 201 answer. */
+type JsonOut<O> = O extends { responses: infer R }
+  ? { [C in Success<R>]: R[C] extends { content: { 'application/json': infer J } } ? J : never }[Success<R>]
+  : never
 
-/** A detail as GET /coordination-requests/{id} returns it: the application and its attachments. */
-export type RequestDetail = CoordinationRequest & { attachments: AttachmentInfo[] }
+/** What a call of an operation sends: its path parameters, query, and JSON body or multipart form, as declared. */
+type Options<O> = ([PathParams<O>] extends [never] ? { params?: never } : { params: PathParams<O> }) &
+  ([QueryParams<O>] extends [never] ? { query?: never } : { query?: QueryParams<O> }) &
+  ([JsonIn<O>] extends [never] ? { body?: never } : { body: JsonIn<O> }) &
+  ([FormIn<O>] extends [never] ? { form?: never } : { form: FormIn<O> })
 
-export interface Me {
-  userId: string
-  username: string
-  displayName: string
-  role: 'ENTERPRISE' | 'OFFICER'
-  enterprise: { name: string; creditCode: string; customsCode: string } | null
-}
-
-export interface ProofType {
-  code: string
-  label: string
-  numberLabel: string
-}
-
-export interface FieldError {
-  field: string
-  message: string
-}
+/** The JSON body an operation expects (the OpenAPI document names no schema for these). */
+type RequestBody<P extends Path, M extends MethodOf<P>> = JsonIn<Operation<P, M>>
+/** The query an operation reads. */
+type QueryOf<P extends Path> = QueryParams<Operation<P, 'get' & MethodOf<P>>>
 
 /** The gateway's error shape: a stable code for programs, a Chinese message for people, field errors. */
 export class ApiError extends Error {
@@ -65,21 +60,13 @@ export class ApiError extends Error {
   }
 }
 
-type Path = keyof paths
-type Query = Record<string, string | number | undefined | null>
-
-export interface CallOptions {
-  params?: Record<string, string>
-  query?: Query
-  body?: unknown
-  form?: FormData
-}
-
 /** Called when the server says the session is gone; the session store installs it. */
 let onUnauthenticated: (() => void) | null = null
 export function setUnauthenticatedHandler(handler: () => void): void {
   onUnauthenticated = handler
 }
+
+type Query = Record<string, string | number | undefined | null>
 
 export function url(path: Path, params: Record<string, string> = {}, query: Query = {}): string {
   const filled = path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(params[name] ?? ''))
@@ -94,24 +81,81 @@ export function url(path: Path, params: Record<string, string> = {}, query: Quer
 /** Calls that ask about the session itself: a 401 there is an answer, not an expired session. */
 const SESSION_PATHS: Path[] = ['/api/v1/auth/login', '/api/v1/auth/card/login', '/api/v1/auth/logout', '/api/v1/me']
 
-export async function call<T>(method: string, path: Path, options: CallOptions = {}): Promise<T> {
+/** The writes that take no Idempotency-Key: every other write route is `@idempotent` in the gateway. */
+const UNKEYED_PATHS: Path[] = [
+  '/api/v1/auth/login',
+  '/api/v1/auth/logout',
+  '/api/v1/auth/card/challenge',
+  '/api/v1/auth/card/login',
+  '/api/v1/me/password',
+]
+
+/**
+ * Idempotency keys of writes that have had no definite answer yet, by what they send (method, URL, body): the
+ * same write sent again (a click retried after a lost answer) reuses its key, so the gateway replays the first
+ * answer instead of applying it twice; another write, or the same one with another body, gets a new key.
+ */
+/** A random key (UUID v4). crypto.randomUUID exists only in secure contexts (HTTPS, localhost): elsewhere the
+ * same 122 random bits come from getRandomValues, which every browser has. */
+function newKey(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID()
+  const b = crypto.getRandomValues(new Uint8Array(16))
+  b[6] = (b[6] & 0x0f) | 0x40
+  b[8] = (b[8] & 0x3f) | 0x80
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+const pendingKeys = new Map<string, string>()
+
+function fingerprint(method: string, target: string, body: BodyInit | undefined): string {
+  // A file is known by what the user chose; its bytes are not read again to compare.
+  const sent =
+    body instanceof FormData
+      ? [...body.entries()].map(([name, value]) =>
+          typeof value === 'string' ? [name, value] : [name, value.name, value.size, value.type, value.lastModified],
+        )
+      : (body ?? null)
+  return JSON.stringify([method, target, sent])
+}
+
+/** A 2xx, or a 4xx other than 409 REQUEST_IN_PROGRESS, says what became of the write: its key is spent. */
+function definite(status: number, code: string): boolean {
+  return status < 500 && !(status === 409 && code === 'REQUEST_IN_PROGRESS')
+}
+
+export async function call<P extends Path, M extends MethodOf<P>>(
+  method: M,
+  path: P,
+  ...[options]: {} extends Options<Operation<P, M>> ? [Options<Operation<P, M>>?] : [Options<Operation<P, M>>]
+): Promise<JsonOut<Operation<P, M>>> {
+  const { params, query, body: json, form } = (options ?? {}) as {
+    params?: Record<string, string>
+    query?: Query
+    body?: unknown
+    form?: FormData
+  }
+  const verb = method.toUpperCase()
+  const target = url(path, params, query)
   const headers: Record<string, string> = { Accept: 'application/json' }
   let body: BodyInit | undefined
-  if (options.form) body = options.form
-  else if (options.body !== undefined) {
+  if (form) body = form
+  else if (json !== undefined) {
     headers['Content-Type'] = 'application/json'
-    body = JSON.stringify(options.body)
+    body = JSON.stringify(json)
+  }
+  let pending: string | null = null
+  if (verb !== 'GET' && !UNKEYED_PATHS.includes(path)) {
+    pending = fingerprint(verb, target, body)
+    const key = pendingKeys.get(pending) ?? newKey()
+    pendingKeys.set(pending, key)
+    headers['Idempotency-Key'] = key
   }
   let response: Response
   try {
-    response = await fetch(url(path, options.params, options.query), {
-      method,
-      headers,
-      body,
-      credentials: 'same-origin',
-    })
+    response = await fetch(target, { method: verb, headers, body, credentials: 'same-origin' })
   } catch {
-    throw new ApiError(0, 'NETWORK_ERROR', '网络连接失败，请检查网络后重试')
+    throw new ApiError(0, 'NETWORK_ERROR', t('app.networkError'))
   }
   const text = await response.text()
   let data: unknown = null
@@ -120,111 +164,83 @@ export async function call<T>(method: string, path: Path, options: CallOptions =
   } catch {
     data = null
   }
+  const err = response.ok ? {} : ((data ?? {}) as Partial<Schemas['ApiError']>)
+  const code = err.code ?? 'HTTP_ERROR'
+  if (pending !== null && definite(response.status, code)) pendingKeys.delete(pending)
   if (!response.ok) {
-    const err = (data ?? {}) as Partial<{ code: string; message: string; fields: FieldError[] }>
-    const error = new ApiError(
-      response.status,
-      err.code ?? 'HTTP_ERROR',
-      err.message ?? '系统繁忙，请稍后重试',
-      err.fields ?? [],
-    )
+    const error = new ApiError(response.status, code, err.message ?? t('app.serverError'), err.fields ?? [])
     if (response.status === 401 && !SESSION_PATHS.includes(path) && onUnauthenticated) {
       onUnauthenticated()
       // The page is left for 登录 (which says why); its own error handling must not add a second message.
-      return new Promise<T>(() => undefined)
+      return new Promise(() => undefined)
     }
     throw error
   }
-  return data as T
+  return data as JsonOut<Operation<P, M>>
 }
 
+const REQUEST = '/api/v1/coordination-requests/{request_id}'
+const ATTACHMENT = '/api/v1/coordination-requests/{request_id}/attachments/{attachment_id}'
+/** What an officer decides, and the route of each decision. */
+const DECISIONS = {
+  accept: '/api/v1/customs/coordination-requests/{request_id}/accept',
+  return: '/api/v1/customs/coordination-requests/{request_id}/return',
+  conclude: '/api/v1/customs/coordination-requests/{request_id}/conclude',
+} as const
+export type CaseAction = keyof typeof DECISIONS
+export type DecisionBody = RequestBody<(typeof DECISIONS)[CaseAction], 'post'>
+export type RequestFilterQuery = QueryOf<'/api/v1/customs/coordination-requests'>
+
 export const api = {
-  captcha: () => call<{ captchaId: string; image: string }>('GET', '/api/v1/auth/captcha'),
-  login: (body: { username: string; password: string; captchaId: string; captchaCode: string }) =>
-    call<{ message: string; user: Me }>('POST', '/api/v1/auth/login', { body }),
-  logout: () => call<{ message: string }>('POST', '/api/v1/auth/logout'),
-  cardChallenge: (body: { cardNo: string }) =>
-    call<{ challengeId: string; nonce: string; expiresInSeconds: number; agentUrl: string }>(
-      'POST',
-      '/api/v1/auth/card/challenge',
-      { body },
-    ),
-  cardLogin: (body: { cardNo: string; challengeId: string; signature: string }) =>
-    call<{ message: string; user: Me }>('POST', '/api/v1/auth/card/login', { body }),
-  me: () => call<Me>('GET', '/api/v1/me'),
-  changePassword: (body: { oldPassword: string; newPassword: string }) =>
-    call<{ message: string; sessionsEnded: number }>('POST', '/api/v1/me/password', { body }),
+  captcha: () => call('get', '/api/v1/auth/captcha'),
+  login: (body: RequestBody<'/api/v1/auth/login', 'post'>) => call('post', '/api/v1/auth/login', { body }),
+  logout: () => call('post', '/api/v1/auth/logout'),
+  cardChallenge: (body: RequestBody<'/api/v1/auth/card/challenge', 'post'>) =>
+    call('post', '/api/v1/auth/card/challenge', { body }),
+  cardLogin: (body: RequestBody<'/api/v1/auth/card/login', 'post'>) => call('post', '/api/v1/auth/card/login', { body }),
+  me: () => call('get', '/api/v1/me'),
+  changePassword: (body: RequestBody<'/api/v1/me/password', 'post'>) => call('post', '/api/v1/me/password', { body }),
 
-  proofTypes: () => call<{ items: ProofType[] }>('GET', '/api/v1/reference/proof-types'),
-  agreements: () => call<Schemas['AgreementList']>('GET', '/api/v1/reference/agreements'),
-  countries: (q: string) => call<Schemas['CountryList']>('GET', '/api/v1/reference/countries', { query: { q } }),
-  ports: (country: string, q: string) =>
-    call<Schemas['PortList']>('GET', '/api/v1/reference/ports', { query: { country, q } }),
+  agreements: () => call('get', '/api/v1/reference/agreements'),
+  countries: (q: string) => call('get', '/api/v1/reference/countries', { query: { q } }),
+  ports: (country: string, q: string) => call('get', '/api/v1/reference/ports', { query: { country, q } }),
   lookupCertificate: (type: string, number: string) =>
-    call<{ proofType: string; certificateNo: string; agreementCode: string; agreementName: string }>(
-      'GET',
-      '/api/v1/certificates/lookup',
-      { query: { type, number } },
-    ),
+    call('get', '/api/v1/certificates/lookup', { query: { type, number } }),
 
-  links: () => call<Schemas['LinkPage']>('GET', '/api/v1/export-declaration-links'),
-  createLink: (body: { proofType: string; certificateNo: string; exportDeclarationNo: string }) =>
-    call<{ message: string; link: ExportDeclarationLink }>('POST', '/api/v1/export-declaration-links', { body }),
+  links: () => call('get', '/api/v1/export-declaration-links'),
+  createLink: (body: RequestBody<'/api/v1/export-declaration-links', 'post'>) =>
+    call('post', '/api/v1/export-declaration-links', { body }),
 
-  listRequests: (query: Query) => call<RequestPage>('GET', '/api/v1/coordination-requests', { query }),
-  getRequest: (id: string) =>
-    call<RequestDetail>('GET', '/api/v1/coordination-requests/{request_id}', { params: { request_id: id } }),
-  createRequest: (body: object) =>
-    call<{ message: string; request: CoordinationRequest }>('POST', '/api/v1/coordination-requests', { body }),
-  updateRequest: (id: string, body: object) =>
-    call<{ message: string; request: CoordinationRequest }>('PUT', '/api/v1/coordination-requests/{request_id}', {
-      params: { request_id: id },
-      body,
-    }),
+  listRequests: (query: QueryOf<'/api/v1/coordination-requests'>) =>
+    call('get', '/api/v1/coordination-requests', { query }),
+  getRequest: (id: string) => call('get', REQUEST, { params: { request_id: id } }),
+  createRequest: (body: RequestBody<'/api/v1/coordination-requests', 'post'>) => call('post', '/api/v1/coordination-requests', { body }),
+  updateRequest: (id: string, body: RequestBody<typeof REQUEST, 'put'>) =>
+    call('put', REQUEST, { params: { request_id: id }, body }),
   deleteRequest: (id: string, version?: number) =>
-    call<{ message: string }>('DELETE', '/api/v1/coordination-requests/{request_id}', {
-      params: { request_id: id },
-      query: { version },
-    }),
+    call('delete', REQUEST, { params: { request_id: id }, query: { version } }),
   submitRequest: (id: string, version: number) =>
-    call<{ message: string; request: CoordinationRequest }>('POST', '/api/v1/coordination-requests/{request_id}/submit', {
+    call('post', '/api/v1/coordination-requests/{request_id}/submit', { params: { request_id: id }, body: { version } }),
+  withdrawRequest: (id: string, version: number) =>
+    call('post', '/api/v1/coordination-requests/{request_id}/withdraw', {
       params: { request_id: id },
       body: { version },
     }),
-  withdrawRequest: (id: string, version: number) =>
-    call<{ message: string; request: CoordinationRequest }>(
-      'POST',
-      '/api/v1/coordination-requests/{request_id}/withdraw',
-      { params: { request_id: id }, body: { version } },
-    ),
 
   uploadAttachment: (id: string, file: File) => {
     const form = new FormData()
     form.append('file', file, file.name)
-    return call<{ message: string; attachment: AttachmentInfo }>(
-      'POST',
-      '/api/v1/coordination-requests/{request_id}/attachments',
-      { params: { request_id: id }, form },
-    )
+    return call('post', '/api/v1/coordination-requests/{request_id}/attachments', { params: { request_id: id }, form })
   },
   deleteAttachment: (id: string, attachmentId: string) =>
-    call<{ message: string }>('DELETE', '/api/v1/coordination-requests/{request_id}/attachments/{attachment_id}', {
-      params: { request_id: id, attachment_id: attachmentId },
-    }),
-  attachmentUrl: (id: string, attachmentId: string) =>
-    url('/api/v1/coordination-requests/{request_id}/attachments/{attachment_id}', {
-      request_id: id,
-      attachment_id: attachmentId,
-    }),
+    call('delete', ATTACHMENT, { params: { request_id: id, attachment_id: attachmentId } }),
+  attachmentUrl: (id: string, attachmentId: string) => url(ATTACHMENT, { request_id: id, attachment_id: attachmentId }),
 
-  customsQueue: (query: Query) => call<CasePage>('GET', '/api/v1/customs/coordination-requests', { query }),
+  customsQueue: (query: RequestFilterQuery) => call('get', '/api/v1/customs/coordination-requests', { query }),
   customsCase: (id: string) =>
-    call<CaseDetail>('GET', '/api/v1/customs/coordination-requests/{request_id}', { params: { request_id: id } }),
+    call('get', '/api/v1/customs/coordination-requests/{request_id}', { params: { request_id: id } }),
   decide: (id: string, action: CaseAction, body: DecisionBody) =>
-    call<{ message: string; case: Case }>(
-      'POST',
-      `/api/v1/customs/coordination-requests/{request_id}/${action}` as Path,
-      { params: { request_id: id }, body },
-    ),
-  auditRecords: (query: Query) => call<AuditPage>('GET', '/api/v1/customs/audit-records', { query }),
+    call('post', DECISIONS[action], { params: { request_id: id }, body }),
+  auditRecords: (query: QueryOf<'/api/v1/customs/audit-records'>) =>
+    call('get', '/api/v1/customs/audit-records', { query }),
 }

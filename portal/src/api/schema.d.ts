@@ -510,20 +510,27 @@ export interface components {
             canAccept: boolean;
             canConclude: boolean;
             canReturn: boolean;
+            /** @default  */
             certificateNo: string;
             creditCode: string;
             decisionReason?: string | null;
             /** Format: date-time */
             dueAt: string;
             enterpriseName: string;
+            /** @default  */
             exportDeclarationNo: string;
             id: string;
+            /** @default  */
             importCountry: string;
+            /** @default  */
             importDeclarationNo: string;
+            /** @default  */
             importPort: string;
             note?: string | null;
             outcome?: string | null;
+            /** @default  */
             proofType: string;
+            /** @default  */
             reason: string;
             /** Format: date-time */
             receivedAt: string;
@@ -567,6 +574,7 @@ export interface components {
             agreementCode: string;
             attachmentCount: number;
             attachmentsRevision: number;
+            /** @default  */
             certificateNo: string;
             /** Format: date-time */
             createdAt: string;
@@ -574,16 +582,22 @@ export interface components {
             deletable: boolean;
             editable: boolean;
             enterpriseName: string;
+            /** @default  */
             exportDeclarationNo: string;
             history?: components["schemas"]["HistoryEntry"][];
             id: string;
+            /** @default  */
             importCountry: string;
+            /** @default  */
             importDeclarationNo: string;
+            /** @default  */
             importPort: string;
             outcome?: string | null;
             outcomeLabel?: string | null;
+            /** @default  */
             proofType: string;
             proofTypeLabel: string;
+            /** @default  */
             reason: string;
             reply?: string | null;
             requestNo: string;
@@ -698,6 +712,7 @@ export interface components {
             attachmentCount: number;
             attachments: components["schemas"]["AttachmentInfo"][];
             attachmentsRevision: number;
+            /** @default  */
             certificateNo: string;
             /** Format: date-time */
             createdAt: string;
@@ -705,16 +720,22 @@ export interface components {
             deletable: boolean;
             editable: boolean;
             enterpriseName: string;
+            /** @default  */
             exportDeclarationNo: string;
             history?: components["schemas"]["HistoryEntry"][];
             id: string;
+            /** @default  */
             importCountry: string;
+            /** @default  */
             importDeclarationNo: string;
+            /** @default  */
             importPort: string;
             outcome?: string | null;
             outcomeLabel?: string | null;
+            /** @default  */
             proofType: string;
             proofTypeLabel: string;
+            /** @default  */
             reason: string;
             reply?: string | null;
             requestNo: string;

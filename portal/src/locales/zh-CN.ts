@@ -1,5 +1,9 @@
 // Every string the portal shows, in one place (SPEC §6: all text zh-CN); a second language is a second file.
+// The labels of the server's codes (status, action, outcome, proof type) are JSON so tests/unit can check them.
+import labels from './labels.zh-CN.json'
+
 export default {
+  ...labels,
   app: {
     title: '享惠受阻协调申请',
     singleWindow: '中国国际贸易单一窗口',
@@ -10,6 +14,8 @@ export default {
     notice: '提示',
     confirm: '确定',
     cancel: '取消',
+    networkError: '网络连接失败，请检查网络后重试',
+    serverError: '系统繁忙，请稍后重试',
   },
   login: {
     title: '用户登录',
@@ -73,7 +79,6 @@ export default {
     fixErrors: '请按红色提示修改后重新暂存',
     submitConfirm: '确认提交该享惠受阻协调申请吗？',
     submitted: '申报成功',
-    clickHere: '请点击此处',
     readOnly: '当前状态的申请不可修改，仅可查看',
     attachments: '附件',
     uploadHint: '点击或将文件拖到此处上传（PDF、JPEG、PNG、OFD，单个文件不超过4M）',
@@ -93,6 +98,7 @@ export default {
     outcomeLabel: '办结结果',
     noAttachments: '暂无附件',
     damaged: '已损坏，请删除后重新上传',
+    certificateNotFound: '{number}不存在，请核对享惠证明类型和编号',
   },
   query: {
     requestNo: '协调单号',

@@ -4,26 +4,22 @@ same transaction, the audit records and outbox events a change caused and the Id
 from __future__ import annotations
 
 import uuid
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
-from typing import Any, TypeVar
 
 import asyncpg
 
 from services.attachment import domain
 from services.attachment.domain import ApplicationFiles, Attachment, Damage, Effects
-from shared import audit, idempotency, outbox
+from shared import audit, outbox, repository
 from shared.contracts import events
-from shared.contracts.common import Actor, Contract
-from shared.contracts.idempotency import IdempotencyKey
 
-R = TypeVar("R")
 RECONCILE_LOCK = 7_305_118_101
 
 
-class Attachments(ABC):
+class Attachments(repository.Keyed):
     """The attachments as one transaction, or one read, sees them."""
 
     @abstractmethod
@@ -60,55 +56,18 @@ class Attachments(ABC):
     async def damaged_requests(self) -> list[uuid.UUID]:
         """Every application with a damaged file not deleted."""
 
-    # An Idempotency-Key's binding to the command it started (see shared/idempotency.py).
 
-    @abstractmethod
-    async def recorded(self, actor: Actor, key: IdempotencyKey | None, reply_type: type[R]) -> R | None:
-        """The reply of the key's first try, when it committed."""
-
-    @abstractmethod
-    async def claim(self, actor: Actor, key: IdempotencyKey | None, reply_type: type[R]) -> R | None:
-        """First in a command's transaction: binds the key to it, or returns the reply of the try that has it."""
-
-    @abstractmethod
-    async def complete(self, actor: Actor, key: IdempotencyKey | None, reply: Contract) -> None:
-        """Keeps the command's reply with its key, in the transaction that claimed it."""
-
-
-class Store(ABC):
-    """Opens the attachments: in a transaction of their own, for reading, in the caller's transaction, or for
-    the one reconciler pass that runs at a time."""
-
-    @abstractmethod
-    def transaction(self) -> AbstractAsyncContextManager[Attachments]: ...
-
-    @abstractmethod
-    def reading(self) -> AbstractAsyncContextManager[Attachments]: ...
-
-    @abstractmethod
-    def within(self, conn: Any) -> Attachments: ...
+class Store(repository.Store[Attachments]):
+    """Opens the attachments as every store does, and for the one reconciler pass that runs at a time."""
 
     @abstractmethod
     def reconciling(self) -> AbstractAsyncContextManager[Attachments | None]:
         """Held for one reconciler pass across every replica; None while another replica holds it."""
 
 
-class PostgresStore(Store):
+class PostgresStore(repository.PostgresStore[Attachments], Store):
     def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Attachments]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield PostgresAttachments(conn)
-
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[Attachments]:
-        async with self.pool.acquire() as conn:
-            yield PostgresAttachments(conn)
-
-    def within(self, conn: asyncpg.Connection) -> Attachments:
-        return PostgresAttachments(conn)
+        super().__init__(pool, PostgresAttachments)
 
     @asynccontextmanager
     async def reconciling(self) -> AsyncIterator[Attachments | None]:
@@ -135,11 +94,7 @@ def _attachment(row: asyncpg.Record) -> Attachment:
     return Attachment(**dict(row))
 
 
-class PostgresAttachments(Attachments):
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-        self.keys = idempotency.Keys(conn)
-
+class PostgresAttachments(repository.PostgresKeyed, Attachments):
     async def lock(self, request_id: uuid.UUID) -> ApplicationFiles:
         key = int.from_bytes(request_id.bytes[:8], "big", signed=True)
         await self.conn.execute("SELECT pg_advisory_xact_lock($1)", key)
@@ -237,12 +192,3 @@ class PostgresAttachments(Attachments):
             f"SELECT DISTINCT request_id FROM attachments WHERE deleted_at IS NULL AND {DAMAGED}"
         )
         return [row["request_id"] for row in rows]
-
-    async def recorded(self, actor: Actor, key: IdempotencyKey | None, reply_type: type[R]) -> R | None:
-        return await self.keys.recorded(actor, key, reply_type)
-
-    async def claim(self, actor: Actor, key: IdempotencyKey | None, reply_type: type[R]) -> R | None:
-        return await self.keys.claim(actor, key, reply_type)
-
-    async def complete(self, actor: Actor, key: IdempotencyKey | None, reply: Contract) -> None:
-        await self.keys.complete(actor, key, reply)

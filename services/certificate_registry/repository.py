@@ -3,23 +3,17 @@ and that records, in the same transaction, the event a new link causes."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from abc import abstractmethod
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
 
 import asyncpg
 
 from services.certificate_registry.ingest import CertificateRecord
-from shared import idempotency, outbox
+from shared import outbox, repository
 from shared.contracts import registry as c
-from shared.contracts.common import Actor, Contract
 from shared.contracts.events import ExportDeclarationLinked
-from shared.contracts.idempotency import IdempotencyKey
 
-R = TypeVar("R")
 MAX_LINKS_LISTED = 500
 
 
@@ -35,7 +29,7 @@ class Certificate:
     status: str
 
 
-class Certificates(ABC):
+class Certificates(repository.Keyed):
     """The registry's records as one connection, or one transaction, sees them."""
 
     @abstractmethod
@@ -74,53 +68,16 @@ class Certificates(ABC):
     async def links(self, credit_code: str) -> list[c.ExportDeclarationLink]:
         """The enterprise's links, newest first, at most MAX_LINKS_LISTED."""
 
-    # An Idempotency-Key's binding to the command it started (see shared/idempotency.py).
 
-    @abstractmethod
-    async def claim(self, actor: Actor, key: IdempotencyKey | None, reply_type: type[R]) -> R | None:
-        """First in a command's transaction: binds the key to it, or returns the reply of the try that has it."""
-
-    @abstractmethod
-    async def complete(self, actor: Actor, key: IdempotencyKey | None, reply: Contract) -> None:
-        """Keeps the command's reply with its key, in the transaction that claimed it."""
+Store = repository.Store[Certificates]
 
 
-class Store(ABC):
-    """Opens the registry: in a transaction of its own, for reading, or in the caller's transaction."""
-
-    @abstractmethod
-    def transaction(self) -> AbstractAsyncContextManager[Certificates]: ...
-
-    @abstractmethod
-    def reading(self) -> AbstractAsyncContextManager[Certificates]: ...
-
-    @abstractmethod
-    def within(self, conn: Any) -> Certificates: ...
-
-
-class PostgresStore(Store):
+class PostgresStore(repository.PostgresStore[Certificates]):
     def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Certificates]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield PostgresCertificates(conn)
-
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[Certificates]:
-        async with self.pool.acquire() as conn:
-            yield PostgresCertificates(conn)
-
-    def within(self, conn: asyncpg.Connection) -> Certificates:
-        return PostgresCertificates(conn)
+        super().__init__(pool, PostgresCertificates)
 
 
-class PostgresCertificates(Certificates):
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-        self.keys = idempotency.Keys(conn)
-
+class PostgresCertificates(repository.PostgresKeyed, Certificates):
     async def find(self, proof_type: str, certificate_no: str) -> Certificate | None:
         row = await self.conn.fetchrow(
             "SELECT proof_type, certificate_no, agreement_code, import_country, valid_until, status"
@@ -245,9 +202,3 @@ class PostgresCertificates(Certificates):
             )
             for r in rows
         ]
-
-    async def claim(self, actor: Actor, key: IdempotencyKey | None, reply_type: type[R]) -> R | None:
-        return await self.keys.claim(actor, key, reply_type)
-
-    async def complete(self, actor: Actor, key: IdempotencyKey | None, reply: Contract) -> None:
-        await self.keys.complete(actor, key, reply)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import msgspec
 import pytest
 
 from services.attachment import domain, scanner
@@ -28,7 +27,7 @@ from shared.contracts.common import Actor, Empty
 from shared.contracts.events import RequestDeleted
 from shared.contracts.idempotency import IdempotencyKey
 from shared.errors import InvalidState, NotFound, ServiceError, Unavailable
-from shared.idempotency import KeyReused
+from tests.unit.fakes import InMemoryKeys
 
 pytestmark = pytest.mark.anyio
 
@@ -49,7 +48,7 @@ def anyio_backend() -> str:
 # --- the fakes ------------------------------------------------------------------------------------------------
 
 
-class InMemoryAttachments(Attachments):
+class InMemoryAttachments(InMemoryKeys, Attachments):
     """The rows in a dictionary; what each change caused is kept in a list, in the order it was written."""
 
     def __init__(self) -> None:
@@ -103,29 +102,6 @@ class InMemoryAttachments(Attachments):
 
     async def damaged_requests(self) -> list[uuid.UUID]:
         return sorted({f.request_id for f in self.rows.values() if f.damaged and f.id not in self.deleted})
-
-    async def recorded(self, actor: Actor, key: IdempotencyKey | None, reply_type: type) -> Any:
-        if key is None or (actor.user_id, key.key) not in self.keys:
-            return None
-        return self._replay(actor, key, reply_type)
-
-    async def claim(self, actor: Actor, key: IdempotencyKey | None, reply_type: type) -> Any:
-        if key is None:
-            return None
-        if (actor.user_id, key.key) not in self.keys:
-            self.keys[(actor.user_id, key.key)] = (key.fingerprint, None)
-            return None
-        return self._replay(actor, key, reply_type)
-
-    async def complete(self, actor: Actor, key: IdempotencyKey | None, reply: Any) -> None:
-        if key is not None:
-            self.keys[(actor.user_id, key.key)] = (key.fingerprint, msgspec.json.encode(reply))
-
-    def _replay(self, actor: Actor, key: IdempotencyKey, reply_type: type) -> Any:
-        fingerprint, reply = self.keys[(actor.user_id, key.key)]
-        if fingerprint != key.fingerprint:
-            raise KeyReused()
-        return msgspec.json.decode(reply, type=reply_type)
 
 
 class CommitLost(ConnectionResetError):

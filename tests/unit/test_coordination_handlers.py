@@ -23,9 +23,9 @@ from shared.contracts.common import Actor, FieldError
 from shared.contracts.events import CaseAccepted, CaseConcluded, CaseReturned, ReceiptAccepted, ReceiptRejected
 from shared.contracts.idempotency import IdempotencyKey
 from shared.errors import ServiceError
-from shared.idempotency import KeyReused
 from shared.paging import Page
 from shared.workflow import Action, Status
+from tests.unit.fakes import InMemoryKeys
 
 pytestmark = pytest.mark.anyio
 
@@ -56,7 +56,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-class InMemoryApplications(Applications):
+class InMemoryApplications(InMemoryKeys, Applications):
     """The applications in dictionaries; what a move caused is kept in lists, in the order it was written."""
 
     def __init__(self) -> None:
@@ -112,29 +112,6 @@ class InMemoryApplications(Applications):
                 )
             )
         self.events.extend(effects.events)
-
-    async def recorded(self, actor: Actor, key: IdempotencyKey | None, reply_type: type) -> Any:
-        if key is None or (actor.user_id, key.key) not in self.keys:
-            return None
-        return self._replay(actor, key, reply_type)
-
-    async def claim(self, actor: Actor, key: IdempotencyKey | None, reply_type: type) -> Any:
-        if key is None:
-            return None
-        if (actor.user_id, key.key) not in self.keys:
-            self.keys[(actor.user_id, key.key)] = (key.fingerprint, None)
-            return None
-        return self._replay(actor, key, reply_type)
-
-    async def complete(self, actor: Actor, key: IdempotencyKey | None, reply: Any) -> None:
-        if key is not None:
-            self.keys[(actor.user_id, key.key)] = (key.fingerprint, msgspec.json.encode(reply))
-
-    def _replay(self, actor: Actor, key: IdempotencyKey, reply_type: type) -> Any:
-        fingerprint, reply = self.keys[(actor.user_id, key.key)]
-        if fingerprint != key.fingerprint:
-            raise KeyReused()
-        return msgspec.json.decode(reply, type=reply_type)
 
 
 class InMemoryStore(Store):

@@ -24,9 +24,9 @@ from shared.contracts.common import Actor
 from shared.contracts.events import DecisionRefused, RequestStatusChanged, RequestSubmitted
 from shared.contracts.idempotency import IdempotencyKey
 from shared.errors import NotFound, ServiceError
-from shared.idempotency import KeyReused
 from shared.paging import Page
 from shared.workflow import Action, Status
+from tests.unit.fakes import InMemoryKeys
 
 pytestmark = pytest.mark.anyio
 
@@ -47,7 +47,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-class InMemoryCases(Cases):
+class InMemoryCases(InMemoryKeys, Cases):
     """The cases in a dictionary by application; what a move caused is kept in lists, in the order it was written."""
 
     def __init__(self) -> None:
@@ -97,21 +97,6 @@ class InMemoryCases(Cases):
         self.rows[case.request_id] = copy.deepcopy(case)
         self.decisions.extend((case.id, record) for record in effects.decisions)
         self.events.extend(effects.events)
-
-    async def claim(self, actor: Actor, key: IdempotencyKey | None, reply_type: type) -> Any:
-        if key is None:
-            return None
-        if (actor.user_id, key.key) not in self.keys:
-            self.keys[(actor.user_id, key.key)] = (key.fingerprint, None)
-            return None
-        fingerprint, reply = self.keys[(actor.user_id, key.key)]
-        if fingerprint != key.fingerprint:
-            raise KeyReused()
-        return msgspec.json.decode(reply, type=reply_type)
-
-    async def complete(self, actor: Actor, key: IdempotencyKey | None, reply: Any) -> None:
-        if key is not None:
-            self.keys[(actor.user_id, key.key)] = (key.fingerprint, msgspec.json.encode(reply))
 
 
 class InMemoryStore(Store):

@@ -22,7 +22,7 @@ from shared.contracts.common import Actor, Empty
 from shared.contracts.events import CertificateIssued, CertificateRevoked, DeclarationLinkReported
 from shared.contracts.idempotency import IdempotencyKey
 from shared.errors import ServiceError
-from shared.idempotency import KeyReused
+from tests.unit.fakes import InMemoryKeys
 
 pytestmark = pytest.mark.anyio
 
@@ -56,7 +56,7 @@ def reference() -> ReferenceData:
     return ReferenceData()
 
 
-class InMemoryCertificates(Certificates):
+class InMemoryCertificates(InMemoryKeys, Certificates):
     """The certificates and links in dictionaries; the events a new link records, in a list."""
 
     def __init__(self) -> None:
@@ -132,21 +132,6 @@ class InMemoryCertificates(Certificates):
             )
             for (pt, no, decl), at in mine[:MAX_LINKS_LISTED]
         ]
-
-    async def claim(self, actor: Actor, key: IdempotencyKey | None, reply_type: type) -> Any:
-        if key is None:
-            return None
-        if (actor.user_id, key.key) not in self.keys:
-            self.keys[(actor.user_id, key.key)] = (key.fingerprint, None)
-            return None
-        fingerprint, reply = self.keys[(actor.user_id, key.key)]
-        if fingerprint != key.fingerprint:
-            raise KeyReused()
-        return msgspec.json.decode(reply, type=reply_type)
-
-    async def complete(self, actor: Actor, key: IdempotencyKey | None, reply: Any) -> None:
-        if key is not None:
-            self.keys[(actor.user_id, key.key)] = (key.fingerprint, msgspec.json.encode(reply))
 
 
 class InMemoryStore(Store):

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 import msgspec
 
 from shared.contracts.common import Actor
 from shared.contracts.idempotency import IdempotencyKey
 from shared.idempotency import KeyReused
-from shared.repository import Keyed
+from shared.repository import Keyed, Store
+
+W = TypeVar("W")
 
 
 class InMemoryKeys(Keyed):
@@ -41,3 +46,26 @@ class InMemoryKeys(Keyed):
         if fingerprint != key.fingerprint:
             raise KeyReused()
         return msgspec.json.decode(reply, type=reply_type)
+
+
+class InMemoryStore(Store[W]):
+    """One unit of work `W` for every call; a transaction that raises leaves it as it was."""
+
+    def __init__(self, work: W) -> None:
+        self.work = work
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[W]:
+        before = copy.deepcopy(self.work.__dict__)
+        try:
+            yield self.work
+        except BaseException:
+            self.work.__dict__ = before
+            raise
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[W]:
+        yield self.work
+
+    def within(self, conn: Any) -> W:
+        return self.work

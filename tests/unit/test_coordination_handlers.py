@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -15,7 +13,7 @@ import pytest
 
 from services.coordination_request import domain
 from services.coordination_request.domain import Application, Effects
-from services.coordination_request.repository import Applications, Store
+from services.coordination_request.repository import Applications
 from services.coordination_request.service import Requests
 from shared.contracts import coordination as c
 from shared.contracts import registry
@@ -25,6 +23,7 @@ from shared.contracts.idempotency import IdempotencyKey
 from shared.errors import ServiceError
 from shared.paging import Page
 from shared.workflow import Action, Status
+from tests.unit import fakes
 from tests.unit.fakes import InMemoryKeys
 
 pytestmark = pytest.mark.anyio
@@ -114,27 +113,10 @@ class InMemoryApplications(InMemoryKeys, Applications):
         self.events.extend(effects.events)
 
 
-class InMemoryStore(Store):
-    """One set of applications; a transaction that raises leaves it as it was."""
-
+class InMemoryStore(fakes.InMemoryStore[Applications]):
     def __init__(self) -> None:
-        self.apps = InMemoryApplications()
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Applications]:
-        before = copy.deepcopy(self.apps.__dict__)
-        try:
-            yield self.apps
-        except BaseException:
-            self.apps.__dict__ = before
-            raise
-
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[Applications]:
-        yield self.apps
-
-    def within(self, conn: Any) -> Applications:
-        return self.apps
+        super().__init__(InMemoryApplications())
+        self.apps = self.work
 
 
 class Registry:

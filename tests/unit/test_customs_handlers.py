@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -16,7 +14,7 @@ import pytest
 
 from services.customs_desk import domain
 from services.customs_desk.domain import RECEIPT, Case, DecisionRecord, Effects, Receipt
-from services.customs_desk.repository import Cases, Store, outbox_event
+from services.customs_desk.repository import Cases, outbox_event
 from services.customs_desk.service import CustomsDesk
 from shared.contracts import customs as c
 from shared.contracts import events, registry
@@ -26,6 +24,7 @@ from shared.contracts.idempotency import IdempotencyKey
 from shared.errors import NotFound, ServiceError
 from shared.paging import Page
 from shared.workflow import Action, Status
+from tests.unit import fakes
 from tests.unit.fakes import InMemoryKeys
 
 pytestmark = pytest.mark.anyio
@@ -99,27 +98,10 @@ class InMemoryCases(InMemoryKeys, Cases):
         self.events.extend(effects.events)
 
 
-class InMemoryStore(Store):
-    """One set of cases; a transaction that raises leaves it as it was."""
-
+class InMemoryStore(fakes.InMemoryStore[Cases]):
     def __init__(self) -> None:
-        self.cases = InMemoryCases()
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Cases]:
-        before = copy.deepcopy(self.cases.__dict__)
-        try:
-            yield self.cases
-        except BaseException:
-            self.cases.__dict__ = before
-            raise
-
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[Cases]:
-        yield self.cases
-
-    def within(self, conn: Any) -> Cases:
-        return self.cases
+        super().__init__(InMemoryCases())
+        self.cases = self.work
 
 
 class Registry:

@@ -3,9 +3,6 @@ refusals and Idempotency-Key, the enterprise's links, and the issuing and declar
 
 from __future__ import annotations
 
-import copy
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -15,13 +12,14 @@ import pytest
 
 from services.certificate_registry.ingest import CertificateRecord
 from services.certificate_registry.reference import ReferenceData
-from services.certificate_registry.repository import MAX_LINKS_LISTED, Certificate, Certificates, Store
+from services.certificate_registry.repository import MAX_LINKS_LISTED, Certificate, Certificates
 from services.certificate_registry.service import Ingestion, Registry
 from shared.contracts import registry as c
 from shared.contracts.common import Actor, Empty
 from shared.contracts.events import CertificateIssued, CertificateRevoked, DeclarationLinkReported
 from shared.contracts.idempotency import IdempotencyKey
 from shared.errors import ServiceError
+from tests.unit import fakes
 from tests.unit.fakes import InMemoryKeys
 
 pytestmark = pytest.mark.anyio
@@ -134,27 +132,10 @@ class InMemoryCertificates(InMemoryKeys, Certificates):
         ]
 
 
-class InMemoryStore(Store):
-    """One registry; a transaction that raises leaves it as it was."""
-
+class InMemoryStore(fakes.InMemoryStore[Certificates]):
     def __init__(self) -> None:
-        self.registry = InMemoryCertificates()
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Certificates]:
-        before = copy.deepcopy(self.registry.__dict__)
-        try:
-            yield self.registry
-        except BaseException:
-            self.registry.__dict__ = before
-            raise
-
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[Certificates]:
-        yield self.registry
-
-    def within(self, conn: Any) -> Certificates:
-        return self.registry
+        super().__init__(InMemoryCertificates())
+        self.registry = self.work
 
 
 @pytest.fixture

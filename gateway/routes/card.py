@@ -1,6 +1,6 @@
 """Card-medium login (卡介质登录): ask for a challenge for a card, then log in with the card's SM2 signature of it.
 
-The signature is made on the user's machine by the card agent (卡介质客户端控件, services/identity/card_agent.py)
+The signature is made on the user's machine by the card agent (卡介质客户端控件, services/identity/card_agent/)
 after the card's PIN; the session and its cookie are the same as a password login's.
 """
 

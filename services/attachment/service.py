@@ -1,38 +1,40 @@
-"""attachment's endpoints: upload (object first, then row + event), list, verified download, delete."""
+"""attachment's endpoints and event handler: upload (object first, then row + event), list, verified download,
+delete. Each asks coordination-request for the application, makes the change the domain allows and keeps it."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import io
+import functools
 import logging
-import unicodedata
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-import asyncpg
-import msgspec
 from minio import Minio
 from minio.error import S3Error
 
-from services.attachment import filetype, scanner
-from services.attachment.storage import Storage, StorageUnavailable, http, is_outage
-from shared import audit, bus, idempotency, outbox
+from services.attachment import domain, scanner
+from services.attachment.applications import Applications, NatsApplications
+from services.attachment.reconciler import Reconciler
+from services.attachment.repository import PostgresStore, Store
+from services.attachment.storage import Objects, Storage, http, is_outage
+from shared import bus
 from shared.contracts import attachment as c
-from shared.contracts import coordination
 from shared.contracts.common import Actor, Empty
-from shared.contracts.events import AttachmentAdded, AttachmentRemoved, RequestDeleted
+from shared.contracts.events import RequestDeleted
+from shared.contracts.idempotency import IdempotencyKey
 from shared.errors import Forbidden, InvalidState, NotFound, ServiceError, Unavailable
 from shared.runtime import Context, ServiceDefinition
 from shared.settings import Env
 
 log = logging.getLogger(__name__)
-RECONCILE_LOCK = 7_305_118_101
-DAMAGED = "(integrity_failed_at IS NOT NULL OR object_missing_at IS NOT NULL)"
-COLUMNS = f"id, request_id, credit_code, filename, content_type, size, sha256, created_at, s3_key, {DAMAGED} AS damaged"
+P = ParamSpec("P")
+R = TypeVar("R")
+Scan = Callable[[bytes], Awaitable[str | None]]  # the signature found in the bytes, or None
+
+LIMITS = domain.Limits(file_bytes=c.MAX_BYTES, files=c.MAX_FILES_PER_REQUEST, total_bytes=c.MAX_TOTAL_BYTES_PER_REQUEST)
 
 
 class AttachmentNotFound(NotFound):
@@ -77,231 +79,186 @@ class RequestNotFound(NotFound):
     code, message = "REQUEST_NOT_FOUND", "协调申请不存在"
 
 
-def clean_filename(name: str) -> str:
-    """Display name only: drop path parts and control characters, keep Unicode, limit the length."""
-    name = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().strip(".")
-    if len(name) > 120:
-        stem, dot, ext = name.rpartition(".")
-        name = (stem[: 120 - len(ext) - 1] + dot + ext) if dot and len(ext) <= 10 else name[:120]
-    return name or "附件"
+_ERRORS: dict[type[domain.Refused], type[ServiceError]] = {
+    domain.NotPermitted: Forbidden,
+    domain.Frozen: InvalidState,
+    domain.TooLarge: FileTooLarge,
+    domain.EmptyContent: EmptyFile,
+    domain.UnsupportedType: UnsupportedFileType,
+    domain.TooManyFiles: TooManyFiles,
+    domain.TooManyBytes: TooManyBytes,
+    domain.UnknownRequest: RequestNotFound,
+    domain.UnknownFile: AttachmentNotFound,
+    domain.ObjectMissing: AttachmentMissing,
+    domain.Corrupted: IntegrityError,
+}
 
 
-def _info(row: asyncpg.Record) -> c.AttachmentInfo:
+def answering(handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """A handler whose domain refusals reach the caller as this service's errors."""
+
+    @functools.wraps(handler)
+    async def answer(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await handler(*args, **kwargs)
+        except domain.Refused as refused:
+            raise _ERRORS[type(refused)](refused.message) from None
+
+    return answer
+
+
+def _info(file: domain.Attachment) -> c.AttachmentInfo:
     return c.AttachmentInfo(
-        id=str(row["id"]),
-        request_id=str(row["request_id"]),
-        filename=row["filename"],
-        content_type=row["content_type"],
-        size=row["size"],
-        sha256=row["sha256"],
-        created_at=row["created_at"],
-        damaged=row["damaged"],
+        id=str(file.id),
+        request_id=str(file.request_id),
+        filename=file.filename,
+        content_type=file.content_type,
+        size=file.size,
+        sha256=file.sha256,
+        created_at=file.created_at,
+        damaged=file.damaged,
     )
 
 
-class Attachments:
-    def __init__(self, ctx: Context) -> None:
-        self.pool = ctx.pool
-        self.nc = ctx.nc
-        settings: Settings = ctx.settings
-        self.storage = _storage(ctx)
-        self.s3: Minio = self.storage.client
-        self.bucket = settings.s3_bucket
-        self.clamd = settings.clamd_address
-        self.orphan_grace = settings.orphan_grace_seconds
-        self.reconcile_interval = settings.reconcile_interval_seconds
+class AttachmentService:
+    def __init__(
+        self,
+        store: Store,
+        storage: Objects,
+        applications: Applications,
+        *,
+        scan: Scan | None = None,
+        limits: domain.Limits = LIMITS,
+    ) -> None:
+        self.store = store
+        self.storage = storage
+        self.applications = applications
+        self.scan = scan  # None: uploads are not scanned
+        self.limits = limits
 
-    async def _request(self, actor: Actor, request_id: str) -> coordination.CoordinationRequest:
-        """The application, as its enterprise sees it: 404 when it is not theirs."""
-        return await bus.call(
-            self.nc,
-            coordination.GET,
-            coordination.RequestRef(actor=actor, request_id=request_id),
-            coordination.CoordinationRequest,
-        )
+    # --- the enterprise's changes -------------------------------------------------------------------------
 
+    @answering
     async def upload(self, cmd: c.UploadCommand) -> c.AttachmentInfo:
-        if cmd.actor.role != "ENTERPRISE" or not cmd.actor.credit_code:
-            raise Forbidden("仅企业用户可以上传附件")
-        if cmd.idempotency is not None:
-            # A retry whose first try stored the file gets that file back, whatever the application's status now.
-            async with self.pool.acquire() as conn:
-                if done := await idempotency.Keys(conn).recorded(cmd.actor, cmd.idempotency, c.AttachmentInfo):
-                    return done
-        if len(cmd.content) > c.MAX_BYTES:
-            raise FileTooLarge()
-        if not cmd.content:
-            raise EmptyFile()
-        content_type = filetype.detect(cmd.content)
-        if content_type is None:
-            raise UnsupportedFileType()
-        request = await self._request(cmd.actor, cmd.request_id)
-        if not request.editable:
-            raise InvalidState("当前状态不允许上传附件")
-        request_id = uuid.UUID(request.id)
-        async with self.pool.acquire() as conn:
-            await self._check_room(conn, request_id, len(cmd.content))  # early: no scan or S3 for a refusal
-        await self._scan(cmd.content)
-        attachment_id = uuid.uuid4()
-        key = f"{request.credit_code}/{request.id}/{attachment_id}"
-        digest = hashlib.sha256(cmd.content).hexdigest()
-        # Object first: a crash after it leaves an orphan object (swept later), never a row without bytes.
-        await self.storage.call(
-            self.s3.put_object,
-            self.bucket,
-            key,
-            io.BytesIO(cmd.content),
-            len(cmd.content),
-            content_type=content_type,
-            metadata={"sha256": digest},
-        )
-        filename = clean_filename(cmd.filename)
-        async with self.pool.acquire() as conn, conn.transaction():
-            keys = idempotency.Keys(conn)
-            try:
-                # The key first: a concurrent try of this upload waits here for the other's row, then replays it.
-                done = await keys.claim(cmd.actor, cmd.idempotency, c.AttachmentInfo)
-                if done is None:
-                    info = _info(
-                        await self._insert(conn, cmd, request, attachment_id, key, filename, content_type, digest)
-                    )
-                    await keys.complete(cmd.actor, cmd.idempotency, info)
-            except ServiceError:
-                # Refused (limits, or submitted meanwhile): nothing is committed; drop the object now.
-                await self.storage.remove_quietly(key)
-                raise
-        if done is not None:
-            await self.storage.remove_quietly(key)  # another try of this upload stored the file: this copy is spare
+        domain.may_upload(cmd.actor.role, cmd.actor.credit_code)
+        # A retry whose first try stored the file gets that file back, whatever the application's status now.
+        if done := await self._done_before(cmd.actor, cmd.idempotency):
             return done
+        content_type = domain.accepted_type(cmd.content, self.limits)
+        application = await self.applications.get(cmd.actor, cmd.request_id)
+        application.may_upload()
+        async with self.store.reading() as attachments:  # early: no scan or S3 for a refusal
+            (await attachments.files_of(application.id)).check_room(len(cmd.content), self.limits)
+        await self._scan(cmd.content)
+        file = application.new_file(uuid.uuid4(), cmd.filename, cmd.content, content_type, by=cmd.actor.user_id)
+        # Object first: a crash after it leaves an orphan object (swept later), never a row without bytes.
+        await self.storage.put(file.s3_key, cmd.content, content_type=content_type, sha256=file.sha256)
+        try:
+            info, added = await self._change(
+                cmd.actor,
+                cmd.idempotency,
+                application.id,
+                lambda files: files.add(file, self.limits, by=cmd.actor.username),
+            )
+        except (domain.Refused, ServiceError):
+            # Refused (limits, or submitted meanwhile): nothing is committed; drop the object now.
+            await self.storage.remove_quietly(file.s3_key)
+            raise
+        if added is None:
+            # Another try of this upload stored the file: this copy is spare.
+            await self.storage.remove_quietly(file.s3_key)
         return info
 
-    async def _insert(
+    @answering
+    async def delete(self, ref: c.AttachmentRef) -> c.AttachmentInfo:
+        domain.may_delete(ref.actor.role)
+        if done := await self._done_before(ref.actor, ref.idempotency):
+            return done
+        application = await self.applications.get(ref.actor, ref.request_id)
+        application.may_delete()
+        attachment_id = domain.id_of(ref.attachment_id)
+        info, removed = await self._change(
+            ref.actor,
+            ref.idempotency,
+            application.id,
+            lambda files: files.remove(attachment_id, application.credit_code, by=ref.actor.username),
+        )
+        if removed is not None:
+            # After the commit: a failure here leaves an orphan object for the sweeper, never a row without bytes.
+            await self.storage.remove_quietly(removed.s3_key)
+        return info
+
+    async def _change(
         self,
-        conn: asyncpg.Connection,
-        cmd: c.UploadCommand,
-        request: coordination.CoordinationRequest,
-        attachment_id: uuid.UUID,
-        key: str,
-        filename: str,
-        content_type: str,
-        digest: str,
-    ) -> asyncpg.Record:
-        """The row, its event and coordination-request's confirmation, in the caller's transaction. The
-        application's lock makes the limits hold for concurrent uploads: each counts what the others committed."""
-        request_id = uuid.UUID(request.id)
-        await self._lock(conn, request_id)
-        await self._check_room(conn, request_id, len(cmd.content))
-        row = await conn.fetchrow(
-            "INSERT INTO attachments (id, request_id, credit_code, filename, content_type, size, sha256,"
-            f" s3_key, created_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING {COLUMNS}",
-            attachment_id,
-            request_id,
-            request.credit_code,
-            filename,
-            content_type,
-            len(cmd.content),
-            digest,
-            key,
-            cmd.actor.user_id,
-        )
-        await audit.record(
-            conn,
-            actor=cmd.actor.username,
-            enterprise=request.credit_code,
-            action="ATTACHMENT_UPLOAD",
-            target=f"{request.id}/{attachment_id}",
-        )
-        await outbox.record(
-            conn,
-            outbox.new_event(
-                AttachmentAdded,
-                attachment_id=str(attachment_id),
-                request_id=request.id,
-                credit_code=request.credit_code,
-                filename=filename,
-                size=len(cmd.content),
-                sha256=digest,
-            ),
-        )
-        await self._confirm_change(conn, cmd.actor, request_id)
-        return row
-
-    @staticmethod
-    async def _lock(conn: asyncpg.Connection, request_id: uuid.UUID) -> None:
-        """The application's files, locked until the transaction ends (uploads, deletes, damage reports)."""
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", int.from_bytes(request_id.bytes[:8], "big", signed=True))
-
-    @staticmethod
-    async def _check_room(conn: asyncpg.Connection, request_id: uuid.UUID, size: int) -> None:
-        files, total = await conn.fetchrow(
-            "SELECT count(*), coalesce(sum(size), 0) FROM attachments WHERE request_id = $1 AND deleted_at IS NULL",
-            request_id,
-        )
-        if files + 1 > c.MAX_FILES_PER_REQUEST:
-            raise TooManyFiles()
-        if total + size > c.MAX_TOTAL_BYTES_PER_REQUEST:
-            raise TooManyBytes()
-
-    @staticmethod
-    async def _damaged(conn: asyncpg.Connection, request_id: uuid.UUID) -> int:
-        return await conn.fetchval(
-            f"SELECT count(*) FROM attachments WHERE request_id = $1 AND deleted_at IS NULL AND {DAMAGED}", request_id
-        )
-
-    @staticmethod
-    async def _counts(conn: asyncpg.Connection, request_id: uuid.UUID) -> tuple[int, int]:
-        """(files, damaged files) of the application as this transaction sees them."""
-        row = await conn.fetchrow(
-            f"SELECT count(*) AS files, count(*) FILTER (WHERE {DAMAGED}) AS damaged FROM attachments"
-            " WHERE request_id = $1 AND deleted_at IS NULL",
-            request_id,
-        )
-        return row["files"], row["damaged"]
-
-    async def _confirm_change(self, conn: asyncpg.Connection, actor: Actor, request_id: uuid.UUID) -> None:
-        """Asked inside our transaction, before it commits: the application must still be editable, and its
-        attachment revision moves on, so a submit that checked the files before this change is refused. It is
-        told how many files there are and how many are damaged, so a submit is refused without a file or while
-        one is damaged."""
-        files, damaged = await self._counts(conn, request_id)
+        actor: Actor,
+        key: IdempotencyKey | None,
+        request_id: uuid.UUID,
+        change: Callable[[domain.ApplicationFiles], domain.Effects],
+    ) -> tuple[c.AttachmentInfo, domain.Attachment | None]:
+        """One file added or removed, in one transaction: the key bound first (a concurrent try of it waits here,
+        then replays), the application's files locked (so the limits hold for concurrent uploads), the change
+        kept with its reply, and coordination-request's consent last. Returns the reply and the file changed
+        (None: another try of the key made the change)."""
+        asked = False
         try:
-            await bus.call(
-                self.nc,
-                coordination.ATTACHMENTS_CHANGED,
-                coordination.AttachmentsChanged(actor=actor, request_id=str(request_id), count=files, damaged=damaged),
-                coordination.AttachmentsRevision,
-            )
+            async with self.store.transaction() as attachments:
+                if done := await attachments.claim(actor, key, c.AttachmentInfo):
+                    return done, None
+                files = await attachments.lock(request_id)
+                effects = change(files)
+                await attachments.save(effects)
+                (file,) = effects.files
+                info = _info(file)
+                await attachments.complete(actor, key, info)
+                asked = True
+                await self._confirm(actor, files)
+        except Exception as exc:
+            # A refusal (4xx) was not counted over there; anything else after asking may have been.
+            if asked and not (isinstance(exc, ServiceError) and exc.status < 500):
+                await self._tell_again(actor, request_id)
+            raise
+        return info, file
+
+    async def _confirm(self, actor: Actor, files: domain.ApplicationFiles) -> None:
+        """coordination-request's consent, asked inside our transaction with the files locked: refused unless the
+        application is editable, and its attachment revision moves on, so a submit that checked the files before
+        this change is refused and no file changes after submission. It is told how many files there are and how
+        many are damaged, so a submit is refused without a file or while one is damaged."""
+        try:
+            # If our commit then fails (or this answer is lost), coordination-request has counted a change that did
+            # not happen: its revision moved (harmless: a submit that read the old one is refused and asked again)
+            # and its count is one file off. `_change` at once tells it the files kept; should that fail too, a
+            # retry of this command or the next change of the application's files does. Only a submit landing in
+            # that gap sees the wrong count.
+            await self.applications.files_changed(actor, files.request_id, count=files.count, damaged=files.damaged)
         except InvalidState:
             raise InvalidState("当前状态不允许变更附件") from None
 
-    async def _report_damage(self, request_id: uuid.UUID) -> None:
-        """Tells coordination-request how many of the application's files are damaged, in any status. Best
-        effort: the reconciler tells it again on every pass."""
+    async def _tell_again(self, actor: Actor, request_id: uuid.UUID) -> None:
+        """After coordination-request counted a change we did not commit: the files we kept, told again (best
+        effort, under the files' lock so no other change's news overtakes it)."""
         try:
-            async with self.pool.acquire() as conn, conn.transaction():
-                await self._lock(conn, request_id)
-                await bus.call(
-                    self.nc,
-                    coordination.ATTACHMENTS_DAMAGED,
-                    coordination.AttachmentsDamaged(
-                        request_id=str(request_id), damaged=await self._damaged(conn, request_id)
-                    ),
-                    coordination.AttachmentsRevision,
-                )
-        except NotFound:
-            pass  # the application is gone
+            async with self.store.transaction() as attachments:
+                files = await attachments.lock(request_id)
+                await self.applications.files_changed(actor, request_id, count=files.count, damaged=files.damaged)
         except Exception as exc:
             log.warning(
-                "damaged attachments not reported; the reconciler will",
+                "attachment counts not told again; the next change of the application's files will",
                 extra={"fields": {"requestId": str(request_id), "error": type(exc).__name__}},
             )
 
+    async def _done_before(self, actor: Actor, key: IdempotencyKey | None) -> c.AttachmentInfo | None:
+        """The reply of a retried command's first try, looked up before the work it does ahead of its transaction."""
+        if key is None:
+            return None
+        async with self.store.reading() as attachments:
+            return await attachments.recorded(actor, key, c.AttachmentInfo)
+
     async def _scan(self, content: bytes) -> None:
-        if not self.clamd:
+        if self.scan is None:
             return
         try:
-            signature = await scanner.scan(self.clamd, content)
+            signature = await self.scan(content)
         except scanner.ScannerUnavailable as exc:
             log.error("virus scanner unavailable", extra={"fields": {"error": str(exc)}})
             raise Unavailable("病毒检查服务暂不可用，请稍后重试") from None
@@ -309,202 +266,69 @@ class Attachments:
             log.warning("infected upload refused", extra={"fields": {"signature": signature}})
             raise VirusFound()
 
+    # --- reading ------------------------------------------------------------------------------------------
+
+    @answering
     async def list(self, q: c.ListAttachments) -> c.AttachmentList:
         # Another enterprise's application, or (for officers) one never submitted to customs: 404, as if absent.
-        await self._visible(q.actor, q.request_id)
-        rows = await self._scoped(q.actor, "request_id = $1", self._uuid(q.request_id))
-        return c.AttachmentList(items=[_info(r) for r in rows])
+        application = await self.applications.get(q.actor, q.request_id)
+        application.shown_to(q.actor.role)
+        async with self.store.reading() as attachments:
+            files = await attachments.listed(application.id, domain.scope(q.actor.role, q.actor.credit_code))
+        return c.AttachmentList(items=[_info(file) for file in files])
 
-    async def _visible(self, actor: Actor, request_id: str) -> None:
-        request = await self._request(actor, request_id)
-        if actor.role == "OFFICER" and request.submitted_at is None:
-            # Customs sees an application once it was submitted to it, as the case detail does.
-            raise RequestNotFound()
-
+    @answering
     async def download(self, ref: c.AttachmentRef) -> c.AttachmentContent:
-        if ref.actor.role == "OFFICER":
+        if ref.actor.role == domain.OFFICER:
             try:
-                await self._visible(ref.actor, ref.request_id)
-            except NotFound:
-                raise AttachmentNotFound() from None
-        rows = await self._scoped(
-            ref.actor, "request_id = $1 AND id = $2", self._uuid(ref.request_id), self._uuid(ref.attachment_id)
-        )
-        if not rows:
-            raise AttachmentNotFound()
-        row = rows[0]
-        content = await self.storage.call(self._read, row["s3_key"])
-        if content is None:
-            await self._flag(row, "object_missing_at")
-            raise AttachmentMissing()
-        if hashlib.sha256(content).hexdigest() != row["sha256"]:
-            # Never serve bytes that are not what was uploaded; flag the row and tell operations.
-            log.error("attachment failed its integrity check", extra={"fields": {"attachmentId": str(row["id"])}})
-            await self._flag(row, "integrity_failed_at")
-            raise IntegrityError()
-        await audit.record(
-            self.pool,
-            actor=ref.actor.username,
-            enterprise=row["credit_code"],
-            action="ATTACHMENT_DOWNLOAD",
-            target=f"{row['request_id']}/{row['id']}",
-        )
-        return c.AttachmentContent(info=_info(row), content=content)
+                (await self.applications.get(ref.actor, ref.request_id)).shown_to(ref.actor.role)
+            except (NotFound, domain.UnknownRequest):
+                raise domain.UnknownFile() from None
+        request_id, attachment_id = domain.id_of(ref.request_id), domain.id_of(ref.attachment_id)
+        async with self.store.reading() as attachments:
+            file = await attachments.find(
+                request_id, attachment_id, domain.scope(ref.actor.role, ref.actor.credit_code)
+            )
+        if file is None:
+            raise domain.UnknownFile()
+        content = await self.storage.read(file.s3_key)
+        effects = file.read_back(content, by=ref.actor.username)
+        if isinstance(effects.refusal, domain.Corrupted):
+            # Never serve bytes that are not what was uploaded; the file is flagged, and operations told.
+            log.error("attachment failed its integrity check", extra={"fields": {"attachmentId": str(file.id)}})
+        async with self.store.transaction() as attachments:
+            await attachments.save(effects)
+        if effects.refusal is not None:
+            await self.report_damage(file.request_id)
+            raise effects.refusal
+        return c.AttachmentContent(info=_info(file), content=content)
 
-    async def _flag(self, row: asyncpg.Record, column: str) -> None:
-        await self.pool.execute(
-            f"UPDATE attachments SET {column} = now() WHERE id = $1 AND {column} IS NULL", row["id"]
-        )
-        await self._report_damage(row["request_id"])
+    # --- news of the application and of damage -----------------------------------------------------------
 
-    async def delete(self, ref: c.AttachmentRef) -> c.AttachmentInfo:
-        if ref.actor.role != "ENTERPRISE":
-            raise Forbidden("仅企业用户可以删除附件")
-        if ref.idempotency is not None:
-            async with self.pool.acquire() as conn:
-                if done := await idempotency.Keys(conn).recorded(ref.actor, ref.idempotency, c.AttachmentInfo):
-                    return done
-        request = await self._request(ref.actor, ref.request_id)
-        if not request.editable:
-            raise InvalidState("当前状态不允许删除附件")
-        async with self.pool.acquire() as conn, conn.transaction():
-            keys = idempotency.Keys(conn)
-            if done := await keys.claim(ref.actor, ref.idempotency, c.AttachmentInfo):
-                return done
-            await self._lock(conn, uuid.UUID(request.id))
-            row = await conn.fetchrow(
-                f"UPDATE attachments SET deleted_at = now() WHERE id = $1 AND request_id = $2 AND credit_code = $3"
-                f" AND deleted_at IS NULL RETURNING {COLUMNS}",
-                self._uuid(ref.attachment_id),
-                uuid.UUID(request.id),
-                request.credit_code,
-            )
-            if row is None:
-                raise AttachmentNotFound()
-            await audit.record(
-                conn,
-                actor=ref.actor.username,
-                enterprise=request.credit_code,
-                action="ATTACHMENT_DELETE",
-                target=f"{request.id}/{row['id']}",
-            )
-            await outbox.record(
-                conn,
-                outbox.new_event(
-                    AttachmentRemoved,
-                    attachment_id=str(row["id"]),
-                    request_id=request.id,
-                    credit_code=request.credit_code,
-                ),
-            )
-            await self._confirm_change(conn, ref.actor, uuid.UUID(request.id))
-            await keys.complete(ref.actor, ref.idempotency, _info(row))
-        # After the commit: a failure here leaves an orphan object for the sweeper, never a row without bytes.
-        await self.storage.remove_quietly(row["s3_key"])
-        return _info(row)
-
-    async def on_request_deleted(self, conn: asyncpg.Connection, event: RequestDeleted) -> None:
-        rows = await conn.fetch(
-            "UPDATE attachments SET deleted_at = now() WHERE request_id = $1 AND credit_code = $2"
-            " AND deleted_at IS NULL RETURNING id, s3_key",
-            uuid.UUID(event.request_id),
-            event.credit_code,
-        )
-        for row in rows:
-            await outbox.record(
-                conn,
-                outbox.new_event(
-                    AttachmentRemoved,
-                    attachment_id=str(row["id"]),
-                    request_id=event.request_id,
-                    credit_code=event.credit_code,
-                ),
-            )
+    async def on_request_deleted(self, conn: Any, event: RequestDeleted) -> None:
+        attachments = self.store.within(conn)
+        effects = (await attachments.lock(uuid.UUID(event.request_id))).remove_all(event.credit_code)
+        await attachments.save(effects)
+        for file in effects.files:
             # Best effort (S3 may be down): an object left behind belongs to no live row, so the reconciler
             # sweeps it; the event is not retried, or parked, for that.
-            await self.storage.remove_quietly(row["s3_key"])
+            await self.storage.remove_quietly(file.s3_key)
 
-    async def reconcile(self, _: Empty) -> c.ReconcileReport:
-        """Remove objects no live row refers to (older than the grace period); flag rows whose object is gone."""
-        async with self.pool.acquire() as conn:
-            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", RECONCILE_LOCK):
-                return c.ReconcileReport(objects_checked=0, orphans_removed=0, missing_flagged=0, skipped=True)
-            try:
-                started = datetime.now(UTC)
-                objects = await self.storage.call(self._list_objects)
-                live = {
-                    r["s3_key"]
-                    for r in await conn.fetch(
-                        "SELECT s3_key FROM attachments WHERE deleted_at IS NULL AND created_at < $1", started
-                    )
-                }
-                cutoff = started - timedelta(seconds=self.orphan_grace)
-                orphans = [key for key, modified in objects.items() if key not in live and modified < cutoff]
-                for key in orphans:
-                    await self.storage.call(self.s3.remove_object, self.bucket, key)
-                missing = await conn.fetch(
-                    "UPDATE attachments SET object_missing_at = now() WHERE s3_key = ANY($1::text[])"
-                    " AND object_missing_at IS NULL RETURNING id",
-                    sorted(live - objects.keys()),
-                )
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock($1)", RECONCILE_LOCK)
-            # Every application with a damaged file, told again: a report lost earlier is made good here.
-            damaged = await conn.fetch(
-                f"SELECT DISTINCT request_id FROM attachments WHERE deleted_at IS NULL AND {DAMAGED}"
+    async def report_damage(self, request_id: uuid.UUID) -> None:
+        """Tells coordination-request how many of the application's files are damaged, in any status. Best
+        effort: the reconciler tells it again on every pass."""
+        try:
+            async with self.store.transaction() as attachments:
+                files = await attachments.lock(request_id)
+                # Under the files' lock so no change's news overtakes it; nothing is written here to undo on failure.
+                await self.applications.files_damaged(request_id, files.damaged)
+        except NotFound:
+            pass  # the application is gone
+        except Exception as exc:
+            log.warning(
+                "damaged attachments not reported; the reconciler will",
+                extra={"fields": {"requestId": str(request_id), "error": type(exc).__name__}},
             )
-        for row in missing:
-            log.error("attachment object missing", extra={"fields": {"attachmentId": str(row["id"])}})
-        for row in damaged:
-            await self._report_damage(row["request_id"])
-        report = c.ReconcileReport(
-            objects_checked=len(objects), orphans_removed=len(orphans), missing_flagged=len(missing)
-        )
-        log.info("reconciled attachments", extra={"fields": msgspec.to_builtins(report)})
-        return report
-
-    def _list_objects(self) -> dict[str, datetime]:
-        return {o.object_name: o.last_modified for o in self.s3.list_objects(self.bucket, recursive=True)}
-
-    async def reconcile_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.reconcile_interval)
-            try:
-                await self.reconcile(Empty())
-            except StorageUnavailable:
-                log.warning("reconciliation skipped: S3 unavailable; will retry")
-            except Exception:
-                log.exception("reconciliation failed; will retry")
-
-    async def _scoped(self, actor: Actor, condition: str, *args: Any) -> list[asyncpg.Record]:
-        sql = f"SELECT {COLUMNS} FROM attachments WHERE {condition} AND deleted_at IS NULL"
-        if actor.role == "OFFICER":
-            return await self.pool.fetch(sql + " ORDER BY created_at", *args)
-        if not actor.credit_code:
-            raise Forbidden()
-        return await self.pool.fetch(
-            sql + f" AND credit_code = ${len(args) + 1} ORDER BY created_at", *args, actor.credit_code
-        )
-
-    def _read(self, key: str) -> bytes | None:
-        try:
-            response = self.s3.get_object(self.bucket, key)
-        except S3Error as exc:
-            if exc.code == "NoSuchKey":
-                return None
-            raise
-        try:
-            return response.read()
-        finally:
-            response.close()
-            response.release_conn()
-
-    @staticmethod
-    def _uuid(value: str) -> uuid.UUID:
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            raise AttachmentNotFound() from None
 
 
 @dataclass(frozen=True)
@@ -571,8 +395,27 @@ async def _s3_ready(ctx: Context) -> bool:
     return _storage(ctx).available
 
 
-def _service(ctx: Context) -> Attachments:
-    return ctx.one("attachments", lambda: Attachments(ctx))
+def _service(ctx: Context) -> AttachmentService:
+    settings: Settings = ctx.settings
+    scan = functools.partial(scanner.scan, settings.clamd_address) if settings.clamd_address else None
+    return ctx.one(
+        "attachments",
+        lambda: AttachmentService(PostgresStore(ctx.pool), _storage(ctx), NatsApplications(ctx.nc), scan=scan),
+    )
+
+
+def _reconciler(ctx: Context) -> Reconciler:
+    settings: Settings = ctx.settings
+    return ctx.one(
+        "reconciler",
+        lambda: Reconciler(
+            PostgresStore(ctx.pool),
+            _storage(ctx),
+            _service(ctx).report_damage,
+            orphan_grace_seconds=settings.orphan_grace_seconds,
+            interval_seconds=settings.reconcile_interval_seconds,
+        ),
+    )
 
 
 def endpoints(ctx: Context) -> list[bus.Endpoint]:
@@ -582,7 +425,7 @@ def endpoints(ctx: Context) -> list[bus.Endpoint]:
         bus.Endpoint(c.LIST, c.ListAttachments, svc.list),
         bus.Endpoint(c.DOWNLOAD, c.AttachmentRef, svc.download),
         bus.Endpoint(c.DELETE, c.AttachmentRef, svc.delete),
-        bus.Endpoint(c.RECONCILE, Empty, svc.reconcile),
+        bus.Endpoint(c.RECONCILE, Empty, _reconciler(ctx).reconcile),
     ]
 
 
@@ -593,6 +436,6 @@ definition = ServiceDefinition(
     consumers=lambda ctx: {RequestDeleted: _service(ctx).on_request_deleted},
     settings=Settings.from_env,
     start=start,
-    background=lambda ctx: [_service(ctx).reconcile_forever(), _storage(ctx).watch()],
+    background=lambda ctx: [_reconciler(ctx).forever(), _storage(ctx).watch()],
     ready=_s3_ready,
 )

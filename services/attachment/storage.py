@@ -4,9 +4,12 @@ with 503, and a cheap periodic probe that the readiness check reads and that let
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import certifi
@@ -51,7 +54,30 @@ def is_outage(exc: BaseException) -> bool:
     return isinstance(exc, (InvalidResponseError, urllib3.exceptions.HTTPError, OSError, TimeoutError))
 
 
-class Storage:
+class Objects(ABC):
+    """The bucket of files as the service uses it (S3's is `Storage`; the unit tests keep one in memory). Every call
+    but `remove_quietly` raises `StorageUnavailable` when the bucket cannot be reached."""
+
+    @abstractmethod
+    async def put(self, key: str, content: bytes, *, content_type: str, sha256: str) -> None: ...
+
+    @abstractmethod
+    async def read(self, key: str) -> bytes | None:
+        """The object's bytes; None when there is no such object."""
+
+    @abstractmethod
+    async def listing(self) -> dict[str, datetime]:
+        """Every object's key, with when it was written."""
+
+    @abstractmethod
+    async def remove(self, key: str) -> None: ...
+
+    @abstractmethod
+    async def remove_quietly(self, key: str) -> None:
+        """Best effort: an object left behind is an orphan, which the reconciler sweeps."""
+
+
+class Storage(Objects):
     """Calls to S3 go through `call`: refused at once while the probe says S3 is down, and an outage met on the
     way becomes `StorageUnavailable` (and wakes the probe). `watch` is the probe loop."""
 
@@ -74,8 +100,43 @@ class Storage:
             self._wake.set()
             raise StorageUnavailable() from None
 
+    async def put(self, key: str, content: bytes, *, content_type: str, sha256: str) -> None:
+        await self.call(
+            self.client.put_object,
+            self.bucket,
+            key,
+            io.BytesIO(content),
+            len(content),
+            content_type=content_type,
+            metadata={"sha256": sha256},
+        )
+
+    async def read(self, key: str) -> bytes | None:
+        return await self.call(self._read, key)
+
+    def _read(self, key: str) -> bytes | None:
+        try:
+            response = self.client.get_object(self.bucket, key)
+        except S3Error as exc:
+            if exc.code == "NoSuchKey":
+                return None
+            raise
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+
+    async def listing(self) -> dict[str, datetime]:
+        return await self.call(self._list_objects)
+
+    def _list_objects(self) -> dict[str, datetime]:
+        return {o.object_name: o.last_modified for o in self.client.list_objects(self.bucket, recursive=True)}
+
+    async def remove(self, key: str) -> None:
+        await self.call(self.client.remove_object, self.bucket, key)
+
     async def remove_quietly(self, key: str) -> None:
-        """Best effort: an object left behind is an orphan, which the reconciler sweeps."""
         try:
             await asyncio.to_thread(self.client.remove_object, self.bucket, key)
         except Exception as exc:

@@ -26,6 +26,7 @@ import asyncpg
 
 from services.certificate_registry import ingest
 from services.certificate_registry.reference import ReferenceData
+from services.certificate_registry.repository import PostgresStore, Store
 
 
 @dataclass
@@ -60,7 +61,7 @@ def rows(text: str, fmt: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
         yield number, value if isinstance(value, dict) else "每行应为一个JSON对象"
 
 
-async def import_text(conn: asyncpg.Connection, text: str, fmt: str, reference: ReferenceData) -> Report:
+async def import_text(store: Store, text: str, fmt: str, reference: ReferenceData) -> Report:
     report = Report()
     for number, row in rows(text, fmt):
         if isinstance(row, str):
@@ -71,8 +72,8 @@ async def import_text(conn: asyncpg.Connection, text: str, fmt: str, reference: 
         except ingest.InvalidRecord as exc:
             report.errors.append((number, str(exc)))
             continue
-        async with conn.transaction():
-            if await ingest.upsert(conn, record):
+        async with store.transaction() as certificates:
+            if await certificates.upsert(record):
                 report.created += 1
             else:
                 report.updated += 1
@@ -94,14 +95,14 @@ async def main(argv: list[str] | None = None) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"cannot read {args.file}: {exc}", file=sys.stderr)
         return 2
-    conn = await asyncpg.connect(database_url)
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)  # one connection, as an operator's
     try:
-        report = await import_text(conn, text, fmt, ReferenceData())
+        report = await import_text(PostgresStore(pool), text, fmt, ReferenceData())
     except ValueError as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return 2
     finally:
-        await conn.close()
+        await pool.close()
     for number, message in report.errors:
         print(f"line {number}: {message}", file=sys.stderr)
     print(f"imported {report.imported} ({report.created} new, {report.updated} updated), refused {len(report.errors)}")

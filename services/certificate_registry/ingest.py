@@ -1,5 +1,5 @@
-"""Ingesting proofs of origin the way the registry is fed: one validated record, one upsert in its own
-transaction. Used by the issuing systems' events, the bulk import command and the demo seed alike."""
+"""Ingesting proofs of origin the way the registry is fed: one validated record (then one upsert in its own
+transaction, repository.py). Used by the issuing systems' events, the bulk import command and the demo seed alike."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import asyncpg
 from stdnum.cn import uscc
 
 from services.certificate_registry.reference import ReferenceData
@@ -97,38 +96,3 @@ def _date(value: str, label: str, problems: list[str], *, required: bool) -> dat
     except ValueError:
         problems.append(f"{label}格式应为YYYY-MM-DD：{value}")
         return None
-
-
-async def upsert(conn: asyncpg.Connection, record: CertificateRecord) -> bool:
-    """Insert or refresh a certificate; a revoked one stays revoked. True when it is new."""
-    return (
-        await conn.fetchval(
-            "INSERT INTO certificates (proof_type, certificate_no, holder_credit_code, holder_name, agreement_code,"
-            " import_country, issue_date, valid_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            " ON CONFLICT (proof_type, certificate_no) DO UPDATE SET holder_credit_code = EXCLUDED.holder_credit_code,"
-            " holder_name = EXCLUDED.holder_name, agreement_code = EXCLUDED.agreement_code,"
-            " import_country = EXCLUDED.import_country, issue_date = EXCLUDED.issue_date,"
-            " valid_until = EXCLUDED.valid_until WHERE certificates.status = 'VALID'"
-            " RETURNING (xmax = 0)",
-            record.proof_type,
-            record.certificate_no,
-            record.holder_credit_code,
-            record.holder_name,
-            record.agreement_code,
-            record.import_country,
-            record.issue_date,
-            record.valid_until,
-        )
-        or False
-    )
-
-
-async def revoke(conn: asyncpg.Connection, proof_type: str, certificate_no: str, reason: str) -> bool:
-    status = await conn.execute(
-        "UPDATE certificates SET status = 'REVOKED', revoked_at = now(), revoked_reason = $3"
-        " WHERE proof_type = $1 AND certificate_no = $2 AND status = 'VALID'",
-        proof_type,
-        certificate_no,
-        reason,
-    )
-    return status.endswith(" 1")

@@ -5,29 +5,23 @@ caused."""
 from __future__ import annotations
 
 import uuid
-from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from abc import abstractmethod
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 import msgspec
 
 from services.coordination_request import domain
 from services.coordination_request.domain import Application, Effects
-from shared import audit, idempotency, outbox
+from shared import audit, outbox, repository
 from shared.contracts import coordination as c
 from shared.contracts import events
-from shared.contracts.common import Actor, Contract
-from shared.contracts.idempotency import IdempotencyKey
 from shared.paging import Filters, Page, keyset_page
 from shared.workflow import Status
 
-R = TypeVar("R")
 
-
-class Applications(ABC):
+class Applications(repository.Keyed):
     """The applications as one transaction, or one read, sees them."""
 
     @abstractmethod
@@ -63,50 +57,13 @@ class Applications(ABC):
         """Keeps the application as the move left it (stamping updated_at when it made history), and what the
         move caused."""
 
-    # An Idempotency-Key's binding to the command it started (see shared/idempotency.py).
 
-    @abstractmethod
-    async def recorded(self, actor: Actor, key: IdempotencyKey | None, reply_type: type[R]) -> R | None:
-        """The reply of the key's first try, when it committed."""
-
-    @abstractmethod
-    async def claim(self, actor: Actor, key: IdempotencyKey | None, reply_type: type[R]) -> R | None:
-        """First in a command's transaction: binds the key to it, or returns the reply of the try that has it."""
-
-    @abstractmethod
-    async def complete(self, actor: Actor, key: IdempotencyKey | None, reply: Contract) -> None:
-        """Keeps the command's reply with its key, in the transaction that claimed it."""
+Store = repository.Store[Applications]
 
 
-class Store(ABC):
-    """Opens the applications: in a transaction of their own, for reading, or in the caller's transaction."""
-
-    @abstractmethod
-    def transaction(self) -> AbstractAsyncContextManager[Applications]: ...
-
-    @abstractmethod
-    def reading(self) -> AbstractAsyncContextManager[Applications]: ...
-
-    @abstractmethod
-    def within(self, conn: Any) -> Applications: ...
-
-
-class PostgresStore(Store):
+class PostgresStore(repository.PostgresStore[Applications]):
     def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Applications]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield PostgresApplications(conn)
-
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[Applications]:
-        async with self.pool.acquire() as conn:
-            yield PostgresApplications(conn)
-
-    def within(self, conn: asyncpg.Connection) -> Applications:
-        return PostgresApplications(conn)
+        super().__init__(pool, PostgresApplications)
 
 
 _FORM = c.RequestForm.__struct_fields__
@@ -150,10 +107,9 @@ def _application(row: asyncpg.Record) -> Application:
     return Application(**kept | {"status": Status(row["status"])}, form=c.RequestForm(**{f: row[f] for f in _FORM}))
 
 
-class PostgresApplications(Applications):
+class PostgresApplications(repository.PostgresKeyed, Applications):
     def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-        self.keys = idempotency.Keys(conn)
+        super().__init__(conn)
         # Each locked application as it was read, so one a move left unchanged is not written again.
         self._loaded: dict[uuid.UUID, tuple[tuple[Any, ...], bool]] = {}
 
@@ -230,15 +186,6 @@ class PostgresApplications(Applications):
             limit=q.limit,
         )
         return Page([_application(row) for row in page.items], page.total, page.next_cursor, page.total_capped)
-
-    async def recorded(self, actor: Actor, key: IdempotencyKey | None, reply_type: type[R]) -> R | None:
-        return await self.keys.recorded(actor, key, reply_type)
-
-    async def claim(self, actor: Actor, key: IdempotencyKey | None, reply_type: type[R]) -> R | None:
-        return await self.keys.claim(actor, key, reply_type)
-
-    async def complete(self, actor: Actor, key: IdempotencyKey | None, reply: Contract) -> None:
-        await self.keys.complete(actor, key, reply)
 
     async def add(self, app: Application, effects: Effects) -> None:
         fixed = (app.id, app.request_no, app.credit_code, app.enterprise_name, app.created_by)

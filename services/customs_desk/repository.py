@@ -4,28 +4,21 @@ in the same transaction, the outbox events its moves caused."""
 from __future__ import annotations
 
 import uuid
-from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, TypeVar
+from abc import abstractmethod
 
 import asyncpg
 
 from services.customs_desk import domain
 from services.customs_desk.domain import Case, Effects, Receipt
-from shared import idempotency, outbox
+from shared import outbox, repository
 from shared.contracts import customs as c
 from shared.contracts import events
-from shared.contracts.common import Actor, Contract
 from shared.contracts.coordination import FiledForm
-from shared.contracts.idempotency import IdempotencyKey
 from shared.paging import Filters, Page, keyset_page
 from shared.workflow import Status
 
-R = TypeVar("R")
 
-
-class Cases(ABC):
+class Cases(repository.Keyed):
     """The cases as one transaction, or one read, sees them."""
 
     @abstractmethod
@@ -55,45 +48,13 @@ class Cases(ABC):
 
     # An Idempotency-Key's binding to the decision it started (see shared/idempotency.py).
 
-    @abstractmethod
-    async def claim(self, actor: Actor, key: IdempotencyKey | None, reply_type: type[R]) -> R | None:
-        """First in a decision's transaction: binds the key to it, or returns the reply of the try that has it."""
 
-    @abstractmethod
-    async def complete(self, actor: Actor, key: IdempotencyKey | None, reply: Contract) -> None:
-        """Keeps the decision's reply with its key, in the transaction that claimed it."""
+Store = repository.Store[Cases]
 
 
-class Store(ABC):
-    """Opens the cases: in a transaction of their own, for reading, or in the caller's transaction (the event
-    consumers', whose processed-event row commits with the case)."""
-
-    @abstractmethod
-    def transaction(self) -> AbstractAsyncContextManager[Cases]: ...
-
-    @abstractmethod
-    def reading(self) -> AbstractAsyncContextManager[Cases]: ...
-
-    @abstractmethod
-    def within(self, conn: Any) -> Cases: ...
-
-
-class PostgresStore(Store):
+class PostgresStore(repository.PostgresStore[Cases]):
     def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Cases]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield PostgresCases(conn)
-
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[Cases]:
-        async with self.pool.acquire() as conn:
-            yield PostgresCases(conn)
-
-    def within(self, conn: asyncpg.Connection) -> Cases:
-        return PostgresCases(conn)
+        super().__init__(pool, PostgresCases)
 
 
 # The submitted form's columns, one for each field of the form the event carries.
@@ -118,11 +79,7 @@ def _case(row: asyncpg.Record) -> Case:
     return Case(**kept | {"status": Status(row["status"])}, form=FiledForm(**{f: row[f] for f in FORM_COLUMNS}))
 
 
-class PostgresCases(Cases):
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-        self.keys = idempotency.Keys(conn)
-
+class PostgresCases(repository.PostgresKeyed, Cases):
     async def lock(self, request_id: uuid.UUID) -> Case | None:
         row = await self.conn.fetchrow(f"SELECT {COLUMNS} FROM cases WHERE request_id = $1 FOR UPDATE", request_id)
         return None if row is None else _case(row)
@@ -203,12 +160,6 @@ class PostgresCases(Cases):
         await outbox.record(
             self.conn, *(outbox_event(case_id, request_id, request_version, event) for event in effects.events)
         )
-
-    async def claim(self, actor: Actor, key: IdempotencyKey | None, reply_type: type[R]) -> R | None:
-        return await self.keys.claim(actor, key, reply_type)
-
-    async def complete(self, actor: Actor, key: IdempotencyKey | None, reply: Contract) -> None:
-        await self.keys.complete(actor, key, reply)
 
 
 def outbox_event(case_id: uuid.UUID, request_id: uuid.UUID, request_version: int, event: domain.Event) -> events.Event:

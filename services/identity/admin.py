@@ -13,7 +13,8 @@ printed in Chinese and English: invalid credit code, duplicate username, unknown
 Every command that succeeds leaves a record in identity's audit trail (actor `admin:<OS user>`).
 
 Other command groups plug in through COMMAND_GROUPS: a function that adds its subparser to the top-level
-subparsers and sets `run` (an `async def run(conn, args) -> str`) on each of its commands, e.g. a `card` group.
+subparsers and sets `run` (an `async def run(directory, args) -> str`, the directory a repository.Administration)
+on each of its commands, e.g. a `card` group.
 """
 
 from __future__ import annotations
@@ -30,14 +31,15 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 from stdnum.cn import uscc
 
-from services.identity import passwords, sessions, sm2
-from shared import audit
+from services.identity import passwords, sm2
+from services.identity.login import name_key
+from services.identity.repository import Administration, AlreadyExists, Malformed, PostgresDirectory
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{2,63}$")
 CUSTOMS_CODE = re.compile(r"^[0-9]{10}$")
 REFUSED = 2
 
-Run = Callable[[asyncpg.Connection, argparse.Namespace], Awaitable[str]]
+Run = Callable[[Administration, argparse.Namespace], Awaitable[str]]
 
 
 class Refused(Exception):
@@ -57,7 +59,7 @@ def credit_code(value: str) -> str:
     return code
 
 
-async def create_enterprise(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
+async def create_enterprise(directory: Administration, args: argparse.Namespace) -> str:
     name = args.name.strip()
     if not name or len(name) > 200:
         raise Refused("企业名称不能为空且不超过200字", "enterprise name must be 1 to 200 characters")
@@ -67,15 +69,7 @@ async def create_enterprise(conn: asyncpg.Connection, args: argparse.Namespace) 
             f"海关注册编码应为10位数字：{args.customs_code}",
             f"customs registration code must be 10 digits: {args.customs_code}",
         )
-    inserted = await conn.fetchval(
-        "INSERT INTO enterprises (id, credit_code, name, customs_code) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (credit_code) DO NOTHING RETURNING id",
-        uuid.uuid4(),
-        code,
-        name,
-        args.customs_code,
-    )
-    if inserted is None:
+    if not await directory.add_enterprise(code, name, args.customs_code):
         raise Refused(f"统一社会信用代码已存在：{code}", f"an enterprise with credit code {code} already exists")
     return f"已创建企业 {name} ({code}) / enterprise created"
 
@@ -104,14 +98,14 @@ def check_policy(password: str, old: str | None = None) -> None:
         raise Refused("密码不符合要求：" + "；".join(problems), "the password does not meet the password policy")
 
 
-async def user_id(conn: asyncpg.Connection, username: str) -> uuid.UUID:
-    found = await conn.fetchval("SELECT id FROM users WHERE username = $1", username)
+async def user_id(directory: Administration, username: str) -> uuid.UUID:
+    found = await directory.user_id(username)
     if found is None:
         raise Refused(f"用户不存在：{username}", f"unknown user: {username}")
     return found
 
 
-async def create_user(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
+async def create_user(directory: Administration, args: argparse.Namespace) -> str:
     username, display_name = args.username, args.display_name.strip()
     if not USERNAME.match(username):
         raise Refused(
@@ -123,61 +117,49 @@ async def create_user(conn: asyncpg.Connection, args: argparse.Namespace) -> str
     enterprise = None
     if not args.officer:
         code = credit_code(args.enterprise)
-        enterprise = await conn.fetchval("SELECT id FROM enterprises WHERE credit_code = $1", code)
+        enterprise = await directory.enterprise_id(code)
         if enterprise is None:
             raise Refused(f"企业不存在：{code}", f"unknown enterprise: {code}")
-    if await conn.fetchval("SELECT true FROM users WHERE username = $1", username):
+    if await directory.user_id(username) is not None:
         raise Refused(f"用户名已存在：{username}", f"duplicate username: {username}")
     password = read_password(args)
     check_policy(password)
     password_hash = await asyncio.to_thread(passwords.hasher.hash, password)
+    kind = "OFFICER" if args.officer else "ENTERPRISE"
     try:
-        await conn.execute(
-            "INSERT INTO users (id, username, display_name, password_hash, role, enterprise_id, password_changed_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, now())",
-            uuid.uuid4(),
-            username,
-            display_name,
-            password_hash,
-            "OFFICER" if args.officer else "ENTERPRISE",
-            enterprise,
-        )
-    except asyncpg.UniqueViolationError:
+        await directory.add_user(username, display_name, password_hash, kind, enterprise, password_set_now=True)
+    except AlreadyExists:
         raise Refused(f"用户名已存在：{username}", f"duplicate username: {username}") from None
     role = "海关关员 / officer" if args.officer else f"企业用户 / enterprise user of {args.enterprise}"
     return f"已创建用户 {username} ({role}) / user created"
 
 
-async def disable_user(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
-    async with conn.transaction():  # disabled and every session ended together
-        user = await user_id(conn, args.username)
-        await conn.execute("UPDATE users SET disabled_at = coalesce(disabled_at, now()) WHERE id = $1", user)
-        ended = await sessions.end_all(conn, user, "USER_DISABLED")
+async def disable_user(directory: Administration, args: argparse.Namespace) -> str:
+    async with directory.transaction():  # disabled and every session ended together
+        user = await user_id(directory, args.username)
+        await directory.set_disabled(user, True)
+        ended = await directory.end_sessions(user, "USER_DISABLED")
     return f"已停用用户 {args.username}，结束会话 {ended} 个 / user disabled, {ended} sessions ended"
 
 
-async def enable_user(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
-    user = await user_id(conn, args.username)
-    await conn.execute("UPDATE users SET disabled_at = NULL WHERE id = $1", user)
+async def enable_user(directory: Administration, args: argparse.Namespace) -> str:
+    user = await user_id(directory, args.username)
+    await directory.set_disabled(user, False)
     return f"已启用用户 {args.username} / user enabled"
 
 
-async def reset_password(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
-    from services.identity.service import _name_key  # the login lockout's key for this name
-
-    user = await user_id(conn, args.username)
+async def reset_password(directory: Administration, args: argparse.Namespace) -> str:
+    user = await user_id(directory, args.username)
     password = read_password(args)
     check_policy(password)
-    current = await conn.fetchval("SELECT password_hash FROM users WHERE id = $1", user)
+    current = await directory.password_hash(user)
     if await asyncio.to_thread(passwords.verify, current, password):
         raise Refused(passwords.SAME_AS_OLD, "the new password is the same as the current one")
     password_hash = await asyncio.to_thread(passwords.hasher.hash, password)
-    async with conn.transaction():
-        await conn.execute(
-            "UPDATE users SET password_hash = $2, password_changed_at = now() WHERE id = $1", user, password_hash
-        )
-        ended = await sessions.end_all(conn, user, "PASSWORD_RESET")
-        await conn.execute("DELETE FROM login_failures WHERE name_key = $1", _name_key(args.username))
+    async with directory.transaction():
+        await directory.reset_password(user, password_hash)
+        ended = await directory.end_sessions(user, "PASSWORD_RESET")
+        await directory.clear_attempts(name_key(args.username))  # the login lockout's count for this name
     return f"已重置用户 {args.username} 的密码，结束会话 {ended} 个 / password reset, {ended} sessions ended"
 
 
@@ -225,7 +207,7 @@ def user_commands(groups: argparse._SubParsersAction) -> None:
 # ---- cards (卡介质) --------------------------------------------------------------------------------------------
 
 
-async def register_card(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
+async def register_card(directory: Administration, args: argparse.Namespace) -> str:
     """Binds a card's SM2 public key (as `card_agent new-card` prints it) to one user."""
     try:
         key = bytes.fromhex(args.public_key)
@@ -233,27 +215,22 @@ async def register_card(conn: asyncpg.Connection, args: argparse.Namespace) -> s
         key = b""
     if not sm2.valid_public_key(key):
         raise Refused("公钥不是有效的SM2公钥（04开头的130位十六进制）", "not an SM2 public key (04 + 128 hex digits)")
-    user = await user_id(conn, args.username)
+    user = await user_id(directory, args.username)
     try:
-        await conn.execute(
-            "INSERT INTO cards (card_no, user_id, public_key) VALUES ($1, $2, $3)", args.card_no, user, key
-        )
-    except asyncpg.UniqueViolationError:
+        await directory.add_card(args.card_no, user, key)
+    except AlreadyExists:
         raise Refused(f"卡号已登记：{args.card_no}", f"card already registered: {args.card_no}") from None
-    except asyncpg.CheckViolationError:
+    except Malformed:
         raise Refused(f"卡号格式有误：{args.card_no}", f"invalid card number: {args.card_no}") from None
     return f"已为用户 {args.username} 登记卡 {args.card_no} / card registered"
 
 
-async def revoke_card(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
-    async with conn.transaction():  # revoked, and its holder's sessions ended (a lost card's session too)
-        holder = await conn.fetchval(
-            "UPDATE cards SET revoked_at = coalesce(revoked_at, now()) WHERE card_no = $1 RETURNING user_id",
-            args.card_no,
-        )
+async def revoke_card(directory: Administration, args: argparse.Namespace) -> str:
+    async with directory.transaction():  # revoked, and its holder's sessions ended (a lost card's session too)
+        holder = await directory.revoke_card(args.card_no)
         if holder is None:
             raise Refused(f"卡不存在：{args.card_no}", f"no such card: {args.card_no}")
-        ended = await sessions.end_all(conn, holder, "CARD_REVOKED")
+        ended = await directory.end_sessions(holder, "CARD_REVOKED")
     return f"已吊销卡 {args.card_no}，结束会话 {ended} 个 / card revoked, {ended} sessions ended"
 
 
@@ -300,11 +277,11 @@ async def main(argv: list[str] | None = None) -> int:
         return REFUSED
     run: Run = args.run
     conn = await asyncpg.connect(database_url)
+    directory = PostgresDirectory(conn)
     try:
-        async with conn.transaction():  # the act and its audit record stand or fall together
-            done = await run(conn, args)
-            await audit.record(
-                conn,
+        async with directory.transaction():  # the act and its audit record stand or fall together
+            done = await run(directory, args)
+            await directory.audit(
                 actor=f"admin:{operator()}",
                 action=f"ADMIN_{args.group}_{args.command}".upper().replace("-", "_"),
                 target=" ".join(
@@ -312,7 +289,8 @@ async def main(argv: list[str] | None = None) -> int:
                 ),
                 client="",
             )
-        if not await sessions.announced(conn):
+        # The command ends sessions outside the service: it waits until identity's relay has told the gateways.
+        if not await directory.sessions_announced(wait_seconds=10.0):
             done += "（会话缓存将在数秒内失效 / gateways not told yet: is identity running? cached sessions end within seconds)"
         print(done)
     except Refused as refused:

@@ -14,15 +14,9 @@ import secrets
 import uuid
 from datetime import timedelta
 
-import asyncpg
-
 from services.identity import sm2
-from services.identity.service import (
-    AccountDisabled,
-    AccountLocked,
-    Identity,
-    _name_key,
-)
+from services.identity.login import AccountDisabled, AccountLocked, Sessions, count_attempt, name_key
+from services.identity.repository import Card, Directory, Store
 from services.identity.throttle import SlidingWindowLimit
 from shared import audit
 from shared.bus import Endpoint
@@ -68,9 +62,9 @@ def _signature(value: str) -> bytes | None:
 
 
 class CardLogin:
-    def __init__(self, identity_service: Identity) -> None:
-        self.identity = identity_service
-        self.pool = identity_service.pool
+    def __init__(self, store: Store, sessions: Sessions) -> None:
+        self.store = store
+        self.sessions = sessions
         self.limit = SlidingWindowLimit(CHALLENGES_PER_ADDRESS, CHALLENGES_OVERALL, CHALLENGE_WINDOW_SECONDS)
 
     async def challenge(self, cmd: c.CardChallengeRequest) -> c.CardChallenge:
@@ -80,15 +74,8 @@ class CardLogin:
         if wait:
             raise TooManyRequests(retry_after=wait)
         challenge_id, nonce = uuid.uuid4(), secrets.token_bytes(NONCE_BYTES)
-        async with self.pool.acquire() as conn:
-            await conn.execute("DELETE FROM card_challenges WHERE expires_at < now() - interval '1 hour'")
-            await conn.execute(
-                "INSERT INTO card_challenges (id, card_no, nonce, expires_at) VALUES ($1, $2, $3, now() + $4::interval)",
-                challenge_id,
-                card_no,
-                nonce,
-                CHALLENGE_TTL,
-            )
+        async with self.store.connect() as directory:
+            await directory.add_challenge(challenge_id, card_no, nonce, CHALLENGE_TTL)
         return c.CardChallenge(
             challenge_id=str(challenge_id),
             nonce_hex=nonce.hex(),
@@ -97,79 +84,67 @@ class CardLogin:
 
     async def login(self, cmd: c.CardLoginCommand) -> identity.Session:
         card_no = _card_no(cmd.card_no)
-        async with self.pool.acquire() as conn:
-            card = await conn.fetchrow(
-                "SELECT k.public_key, u.id AS user_id, u.username, u.disabled_at IS NOT NULL AS disabled"
-                " FROM cards k JOIN users u ON u.id = k.user_id"
-                " WHERE k.card_no = $1 AND k.revoked_at IS NULL",
-                card_no,
-            )
-            name_key = _name_key(card["username"]) if card else _name_key("card:" + card_no)
-            try:
-                cid = uuid.UUID(cmd.challenge_id)
-            except ValueError:
-                cid = None
+        async with self.store.connect() as directory:
+            card = await directory.card(card_no)
+            key = name_key(card.username) if card else name_key("card:" + card_no)
+            cid = _challenge_id(cmd.challenge_id)
             # Only a try on a challenge issued for this very card counts toward its holder's lockout: a made-up
             # challenge id costs nothing, so counting it would let anyone who knows a card number lock its holder
             # out. A real challenge costs a (throttled) request.
-            issued = await conn.fetchval("SELECT card_no FROM card_challenges WHERE id = $1", cid) if cid else None
+            issued = await directory.challenged_card(cid) if cid else None
             if issued != card_no:
-                await self._audit(conn, cmd, card, "CARD_CHALLENGE_INVALID")
+                await _audit(directory, cmd, card, "CARD_CHALLENGE_INVALID")
                 raise ChallengeInvalid()
-            if not await self.identity.count_attempt(conn, name_key):
-                await self._audit(conn, cmd, card, "LOCKED")
+            if not await count_attempt(directory, key):
+                await _audit(directory, cmd, card, "LOCKED")
                 raise AccountLocked()
-            spent = await conn.fetchrow(
-                "UPDATE card_challenges SET used_at = now() WHERE id = $1 AND used_at IS NULL"
-                " RETURNING card_no, nonce, expires_at > now() AS live",
-                cid,
-            )
+            spent = await directory.spend_challenge(cid)
             if spent is None:  # replayed
-                await self._audit(conn, cmd, card, "CARD_CHALLENGE_INVALID")
+                await _audit(directory, cmd, card, "CARD_CHALLENGE_INVALID")
                 raise ChallengeInvalid()
-            if not spent["live"]:
-                await self._audit(conn, cmd, card, "CARD_CHALLENGE_EXPIRED")
+            if not spent.live:
+                await _audit(directory, cmd, card, "CARD_CHALLENGE_EXPIRED")
                 raise ChallengeExpired()
             signature = _signature(cmd.signature_hex)
             if (
                 card is None
-                or spent["card_no"] != card_no
+                or spent.card_no != card_no
                 or signature is None
-                or not sm2.verify(bytes(card["public_key"]), bytes(spent["nonce"]), signature)
+                or not sm2.verify(card.public_key, spent.nonce, signature)
             ):
-                await self._audit(conn, cmd, card, "CARD_SIGNATURE_INVALID")
+                await _audit(directory, cmd, card, "CARD_SIGNATURE_INVALID")
                 raise SignatureInvalid()
-            if card["disabled"]:  # told only to whoever holds the card and its PIN, as the password login does
-                await self._audit(conn, cmd, card, "DISABLED")
+            if card.disabled:  # told only to whoever holds the card and its PIN, as the password login does
+                await _audit(directory, cmd, card, "DISABLED")
                 raise AccountDisabled()
-            return await self.identity.open_session(
-                conn, card["user_id"], name_key, lambda: self._audit(conn, cmd, card, "CARD_SUCCESS")
+            return await self.sessions.open(
+                directory, card.user_id, key, lambda: _audit(directory, cmd, card, "CARD_SUCCESS")
             )
 
-    @staticmethod
-    async def _audit(
-        conn: asyncpg.Connection, cmd: c.CardLoginCommand, card: asyncpg.Record | None, outcome: str
-    ) -> None:
-        await conn.execute(
-            "INSERT INTO login_audit (username, user_id, outcome, client_ip) VALUES ($1, $2, $3, $4)",
-            card["username"] if card else ("card:" + cmd.card_no)[:200],
-            card["user_id"] if card else None,
-            outcome,
-            cmd.client_ip[:64],
-        )
-        # The audit trail (shared/audit.py), as the password login records its tries.
-        await audit.record(
-            conn,
-            actor=card["username"] if card else ("card:" + cmd.card_no)[:200],
-            action="CARD_LOGIN",
-            result=audit.SUCCESS if outcome == "CARD_SUCCESS" else outcome,
-            target=cmd.card_no[:64],
-            client=cmd.client_ip[:64],
-        )
+
+def _challenge_id(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
 
 
-def endpoints(identity_service: Identity) -> list[Endpoint]:
-    cards = CardLogin(identity_service)
+async def _audit(directory: Directory, cmd: c.CardLoginCommand, card: Card | None, outcome: str) -> None:
+    # The audit trail (shared/audit.py), as the password login records its tries.
+    who = card.username if card else ("card:" + cmd.card_no)[:200]
+    await directory.record_login(
+        who=who,
+        user_id=card.user_id if card else None,
+        outcome=outcome,
+        action="CARD_LOGIN",
+        result=audit.SUCCESS if outcome == "CARD_SUCCESS" else outcome,
+        target=cmd.card_no[:64],
+        client=cmd.client_ip[:64],
+    )
+
+
+def endpoints(store: Store, sessions: Sessions) -> list[Endpoint]:
+    cards = CardLogin(store, sessions)
     return [
         Endpoint(c.CARD_CHALLENGE, c.CardChallengeRequest, cards.challenge),
         Endpoint(c.CARD_LOGIN, c.CardLoginCommand, cards.login),

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import re
 import zipfile
+from collections.abc import Iterator
 
+import asyncpg
 import httpx
 import msgspec
 import nats
@@ -260,3 +264,53 @@ def test_files_cannot_change_under_a_submit(stack, demo: httpx.Client) -> None:
         coordination.AttachmentsRevision,
     )
     assert isinstance(frozen, ErrorReply) and frozen.code == "ATTACHMENTS_FROZEN"
+
+
+@contextlib.contextmanager
+def commits_fail_for(stack, filename: str) -> Iterator[None]:
+    """The attachment database refuses, at COMMIT, a transaction that added a file of that name: every statement
+    ran (coordination-request was asked and consented), then the commit fails."""
+    assert re.fullmatch(r"[a-z.-]+", filename)  # safe to write as an SQL literal
+
+    async def run(*statements: str) -> None:
+        conn = await asyncpg.connect(stack.infra.database_url("attachment"))
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(
+        run(
+            "CREATE FUNCTION test_commit_fails() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            f" IF NEW.filename = '{filename}' THEN RAISE EXCEPTION 'commit refused by the test'; END IF;"
+            " RETURN NULL; END $$",
+            "CREATE CONSTRAINT TRIGGER test_commit_fails AFTER INSERT ON attachments"
+            " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_commit_fails()",
+        )
+    )
+    try:
+        yield
+    finally:
+        asyncio.run(run("DROP TRIGGER test_commit_fails ON attachments", "DROP FUNCTION test_commit_fails()"))
+
+
+def test_an_upload_whose_commit_fails_after_coordination_consented_leaves_no_file_counted(
+    stack, demo: httpx.Client
+) -> None:
+    body = form()
+    link(demo, body)
+    saved = create(demo, body)
+    before = status_of(demo, saved["id"])()
+    with commits_fail_for(stack, "lost-at-commit.pdf"):
+        lost = upload(demo, saved["id"], filename="lost-at-commit.pdf")
+    assert lost.status_code == 500 and lost.json()["code"] == "INTERNAL_ERROR", lost.text
+    assert demo.get(f"{BASE}/{saved['id']}/attachments").json()["items"] == []
+    after = status_of(demo, saved["id"])()
+    # Counted when it consented, then told the files kept: none. The revision moved with each telling.
+    assert (after["attachmentCount"], after["attachmentsRevision"]) == (0, before["attachmentsRevision"] + 2)
+    refused = demo.post(f"{BASE}/{saved['id']}/submit")
+    assert refused.status_code == 422 and refused.json()["code"] == "ATTACHMENT_REQUIRED", refused.text
+
+    assert upload(demo, saved["id"]).status_code == 201
+    assert demo.post(f"{BASE}/{saved['id']}/submit").status_code == 200

@@ -12,7 +12,8 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
-from services.identity import card_agent, sm2
+from services.identity import sm2
+from services.identity.card_agent import keyfile
 from shared import demo
 from shared.devstack.stack import FIXED_CAPTCHA
 
@@ -92,8 +93,8 @@ def test_the_demo_card_logs_in_with_the_same_session_as_a_password(stack, tmp_pa
     assert issued["agentUrl"].startswith("http://127.0.0.1:")
     assert challenge(client, card.card_no)["nonce"] != issued["nonce"]
     # Signed the way a user's machine does it: the agent's key file, unlocked by the PIN.
-    key_file = card_agent.read_card(card_agent.demo_card_path(tmp_path))
-    signature = card_agent.sign_challenge(key_file, card.pin, issued["nonce"])
+    key_file = keyfile.read_card(keyfile.demo_card_path(tmp_path))
+    signature = keyfile.sign_challenge(key_file, card.pin, issued["nonce"])
     response = card_login(client, card.card_no, issued["challengeId"], signature)
     assert response.status_code == 200, response.text
     assert response.json()["message"] == "登录成功" and response.json()["user"]["username"] == "demo"

@@ -11,7 +11,9 @@ import pytest
 
 from gateway.portal import content_security_policy
 from gateway.settings import Settings
-from services.identity import card_agent, sm2
+from services.identity import sm2
+from services.identity.card_agent.keyfile import demo_card_path
+from services.identity.card_agent.server import serve
 from shared import demo
 
 PORTAL = "http://127.0.0.1:8000"
@@ -20,8 +22,8 @@ CARD = demo.CARDS[0]
 
 @pytest.fixture
 def agent(tmp_path: Path) -> Iterator[str]:
-    card_agent.demo_card_path(tmp_path)
-    server = card_agent.serve(tmp_path, 0, frozenset({PORTAL}))
+    demo_card_path(tmp_path)
+    server = serve(tmp_path, 0, frozenset({PORTAL}))
     port = server.server_port
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from services.identity import card_agent, sm2
+from services.identity import sm2
+from services.identity.card_agent import keyfile
+from services.identity.card_agent.agent import Agent
+from shared import demo
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,7 +70,7 @@ def test_sm2_round_trip_and_refusals() -> None:
 
 
 def test_demo_key_is_deterministic() -> None:
-    card = card_agent.demo.CARDS[0]
+    card = demo.CARDS[0]
     assert sm2.private_key_from_seed(card.key_seed) == sm2.private_key_from_seed(card.key_seed)
     assert sm2.valid_private_key(sm2.private_key_from_seed(card.key_seed))
 
@@ -75,44 +78,44 @@ def test_demo_key_is_deterministic() -> None:
 def test_key_file_never_holds_the_key_in_plain_text(tmp_path: Path) -> None:
     sk = sm2.generate_private_key()
     path = tmp_path / "c.card.json"
-    card_agent.write_card(path, card_agent.seal("8800000000042", sk, "246810"))
+    keyfile.write_card(path, keyfile.seal("8800000000042", sk, "246810"))
     raw = path.read_bytes()
     assert sk not in raw and sk.hex().encode() not in raw and sk.hex().upper().encode() not in raw
     assert path.stat().st_mode & 0o077 == 0  # the owner's only
-    card = card_agent.read_card(path)
+    card = keyfile.read_card(path)
     assert card["publicKey"] == sm2.public_key(sk).hex()
-    assert card_agent.unseal(card, "246810") == sk
-    signature = bytes.fromhex(card_agent.sign_challenge(card, "246810", "a1" * 32))
+    assert keyfile.unseal(card, "246810") == sk
+    signature = bytes.fromhex(keyfile.sign_challenge(card, "246810", "a1" * 32))
     assert sm2.verify(sm2.public_key(sk), bytes.fromhex("a1" * 32), signature)
 
 
 def test_wrong_pin_fails_and_a_doctored_file_does_not_sign(tmp_path: Path) -> None:
-    card = card_agent.seal("8800000000042", sm2.generate_private_key(), "246810")
-    with pytest.raises(card_agent.CardError) as wrong:
-        card_agent.unseal(card, "246811")
+    card = keyfile.seal("8800000000042", sm2.generate_private_key(), "246810")
+    with pytest.raises(keyfile.CardError) as wrong:
+        keyfile.unseal(card, "246811")
     assert wrong.value.code == "PIN_WRONG"
     # Another card number or public key in the file: the associated data no longer matches.
     other = {**card, "cardNo": "8800000000043"}
-    with pytest.raises(card_agent.CardError):
-        card_agent.unseal(other, "246810")
+    with pytest.raises(keyfile.CardError):
+        keyfile.unseal(other, "246810")
 
 
 def test_agent_counts_wrong_pins_and_locks_the_card(tmp_path: Path) -> None:
-    card_agent.write_card(
-        tmp_path / "8800000000042.card.json", card_agent.seal("8800000000042", sm2.generate_private_key(), "1")
+    keyfile.write_card(
+        tmp_path / "8800000000042.card.json", keyfile.seal("8800000000042", sm2.generate_private_key(), "1")
     )
-    agent = card_agent.Agent(tmp_path, frozenset())
+    agent = Agent(tmp_path, frozenset())
     for left in (4, 3, 2, 1):
-        with pytest.raises(card_agent.CardError, match=f"还可尝试{left}次"):
+        with pytest.raises(keyfile.CardError, match=f"还可尝试{left}次"):
             agent.sign("8800000000042", "2", "00")
     assert agent.sign("8800000000042", "1", "00")  # a right PIN resets the count
     for _ in range(5):
-        with pytest.raises(card_agent.CardError):
+        with pytest.raises(keyfile.CardError):
             agent.sign("8800000000042", "2", "00")
-    with pytest.raises(card_agent.CardError) as locked:
+    with pytest.raises(keyfile.CardError) as locked:
         agent.sign("8800000000042", "1", "00")
     assert locked.value.code == "CARD_LOCKED"
-    with pytest.raises(card_agent.CardError) as missing:
+    with pytest.raises(keyfile.CardError) as missing:
         agent.sign("../etc/passwd", "1", "00")
     assert missing.value.code == "CARD_NOT_FOUND"
 

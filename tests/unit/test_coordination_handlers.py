@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -15,7 +13,7 @@ import pytest
 
 from services.coordination_request import domain
 from services.coordination_request.domain import Application, Effects
-from services.coordination_request.repository import Applications, Store
+from services.coordination_request.repository import Applications
 from services.coordination_request.service import Requests
 from shared.contracts import coordination as c
 from shared.contracts import registry
@@ -23,9 +21,10 @@ from shared.contracts.common import Actor, FieldError
 from shared.contracts.events import CaseAccepted, CaseConcluded, CaseReturned, ReceiptAccepted, ReceiptRejected
 from shared.contracts.idempotency import IdempotencyKey
 from shared.errors import ServiceError
-from shared.idempotency import KeyReused
 from shared.paging import Page
 from shared.workflow import Action, Status
+from tests.unit import fakes
+from tests.unit.fakes import InMemoryKeys
 
 pytestmark = pytest.mark.anyio
 
@@ -56,7 +55,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-class InMemoryApplications(Applications):
+class InMemoryApplications(InMemoryKeys, Applications):
     """The applications in dictionaries; what a move caused is kept in lists, in the order it was written."""
 
     def __init__(self) -> None:
@@ -113,51 +112,11 @@ class InMemoryApplications(Applications):
             )
         self.events.extend(effects.events)
 
-    async def recorded(self, actor: Actor, key: IdempotencyKey | None, reply_type: type) -> Any:
-        if key is None or (actor.user_id, key.key) not in self.keys:
-            return None
-        return self._replay(actor, key, reply_type)
 
-    async def claim(self, actor: Actor, key: IdempotencyKey | None, reply_type: type) -> Any:
-        if key is None:
-            return None
-        if (actor.user_id, key.key) not in self.keys:
-            self.keys[(actor.user_id, key.key)] = (key.fingerprint, None)
-            return None
-        return self._replay(actor, key, reply_type)
-
-    async def complete(self, actor: Actor, key: IdempotencyKey | None, reply: Any) -> None:
-        if key is not None:
-            self.keys[(actor.user_id, key.key)] = (key.fingerprint, msgspec.json.encode(reply))
-
-    def _replay(self, actor: Actor, key: IdempotencyKey, reply_type: type) -> Any:
-        fingerprint, reply = self.keys[(actor.user_id, key.key)]
-        if fingerprint != key.fingerprint:
-            raise KeyReused()
-        return msgspec.json.decode(reply, type=reply_type)
-
-
-class InMemoryStore(Store):
-    """One set of applications; a transaction that raises leaves it as it was."""
-
+class InMemoryStore(fakes.InMemoryStore[Applications]):
     def __init__(self) -> None:
-        self.apps = InMemoryApplications()
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Applications]:
-        before = copy.deepcopy(self.apps.__dict__)
-        try:
-            yield self.apps
-        except BaseException:
-            self.apps.__dict__ = before
-            raise
-
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[Applications]:
-        yield self.apps
-
-    def within(self, conn: Any) -> Applications:
-        return self.apps
+        super().__init__(InMemoryApplications())
+        self.apps = self.work
 
 
 class Registry:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -16,7 +14,7 @@ import pytest
 
 from services.customs_desk import domain
 from services.customs_desk.domain import RECEIPT, Case, DecisionRecord, Effects, Receipt
-from services.customs_desk.repository import Cases, Store, outbox_event
+from services.customs_desk.repository import Cases, outbox_event
 from services.customs_desk.service import CustomsDesk
 from shared.contracts import customs as c
 from shared.contracts import events, registry
@@ -24,9 +22,10 @@ from shared.contracts.common import Actor
 from shared.contracts.events import DecisionRefused, RequestStatusChanged, RequestSubmitted
 from shared.contracts.idempotency import IdempotencyKey
 from shared.errors import NotFound, ServiceError
-from shared.idempotency import KeyReused
 from shared.paging import Page
 from shared.workflow import Action, Status
+from tests.unit import fakes
+from tests.unit.fakes import InMemoryKeys
 
 pytestmark = pytest.mark.anyio
 
@@ -47,7 +46,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-class InMemoryCases(Cases):
+class InMemoryCases(InMemoryKeys, Cases):
     """The cases in a dictionary by application; what a move caused is kept in lists, in the order it was written."""
 
     def __init__(self) -> None:
@@ -98,43 +97,11 @@ class InMemoryCases(Cases):
         self.decisions.extend((case.id, record) for record in effects.decisions)
         self.events.extend(effects.events)
 
-    async def claim(self, actor: Actor, key: IdempotencyKey | None, reply_type: type) -> Any:
-        if key is None:
-            return None
-        if (actor.user_id, key.key) not in self.keys:
-            self.keys[(actor.user_id, key.key)] = (key.fingerprint, None)
-            return None
-        fingerprint, reply = self.keys[(actor.user_id, key.key)]
-        if fingerprint != key.fingerprint:
-            raise KeyReused()
-        return msgspec.json.decode(reply, type=reply_type)
 
-    async def complete(self, actor: Actor, key: IdempotencyKey | None, reply: Any) -> None:
-        if key is not None:
-            self.keys[(actor.user_id, key.key)] = (key.fingerprint, msgspec.json.encode(reply))
-
-
-class InMemoryStore(Store):
-    """One set of cases; a transaction that raises leaves it as it was."""
-
+class InMemoryStore(fakes.InMemoryStore[Cases]):
     def __init__(self) -> None:
-        self.cases = InMemoryCases()
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Cases]:
-        before = copy.deepcopy(self.cases.__dict__)
-        try:
-            yield self.cases
-        except BaseException:
-            self.cases.__dict__ = before
-            raise
-
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[Cases]:
-        yield self.cases
-
-    def within(self, conn: Any) -> Cases:
-        return self.cases
+        super().__init__(InMemoryCases())
+        self.cases = self.work
 
 
 class Registry:

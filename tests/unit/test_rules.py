@@ -10,7 +10,7 @@ from msgspec.structs import replace
 
 from gateway.settings import Settings
 from services.attachment import filetype
-from services.attachment.service import clean_filename
+from services.attachment.domain import clean_filename
 from services.coordination_request.domain import cleaned, validate
 from shared.contracts.coordination import RequestForm
 from shared.settings import SettingsError

@@ -1,0 +1,1 @@
+"""Checks that read the source tree rather than run it."""

@@ -3,6 +3,7 @@ server's words: a status, history action, outcome or proof type the server adds,
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -27,7 +28,7 @@ KINDS = sorted(SERVER)
 
 
 def test_the_file_has_the_server_kinds_and_no_other() -> None:
-    assert set(LABELS) == set(SERVER) | {"refusal"}
+    assert set(LABELS) == set(SERVER) | {"refusal", *AUDIT_KINDS}
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -63,3 +64,104 @@ def test_the_unlinked_declaration_refusal_is_the_gateways_message_with_its_link(
     assert list(refusal) == [DeclarationNotLinked.code]
     text = refusal[DeclarationNotLinked.code]
     assert text["message"].replace("{link}", text["link"]) == DeclarationNotLinked.message
+
+
+# The audit trail's codes (issue 18): what the services write with shared.audit.record, read from their source, so
+# an action or result added there without a label in the portal fails here.
+ROOT = Path(__file__).resolve().parents[2]
+AUDIT_KINDS = ("auditAction", "auditResult", "auditService")
+
+
+def _audit_calls() -> list[tuple[Path, ast.FunctionDef | ast.AsyncFunctionDef, ast.Call]]:
+    found = []
+    for folder in ("services", "shared", "gateway"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if "tests" in path.parts:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for function in ast.walk(tree):
+                if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                for node in ast.walk(function):
+                    if (
+                        isinstance(node, ast.Call)
+                        and isinstance(node.func, ast.Attribute)
+                        and node.func.attr == "record"
+                        and isinstance(node.func.value, ast.Name)
+                        and node.func.value.id == "audit"
+                    ):
+                        found.append((path, function, node))
+    return found
+
+
+def _admin_actions() -> set[str]:
+    from services.identity.admin import parser
+
+    actions = set()
+    for group_action in parser()._subparsers._group_actions:  # type: ignore[union-attr]
+        for group, sub in group_action.choices.items():
+            for command_action in sub._subparsers._group_actions:  # type: ignore[union-attr]
+                for command in command_action.choices:
+                    actions.add(f"ADMIN_{group}_{command}".upper().replace("-", "_"))
+    return actions
+
+
+def _written_actions() -> tuple[set[str], list[str]]:
+    """Every action the services write; the places whose action is not a known pattern."""
+    actions: set[str] = set()
+    unknown: list[str] = []
+    for path, function, call in _audit_calls():
+        where = f"{path.relative_to(ROOT)}:{call.lineno}"
+        keyword = next((k for k in call.keywords if k.arg == "action"), None)
+        value: ast.expr | None = keyword.value if keyword else None
+        if keyword is None:  # given in a dict spread into the call (**who)
+            for node in ast.walk(function):
+                if isinstance(node, ast.Dict):
+                    for key, item in zip(node.keys, node.values, strict=True):
+                        if isinstance(key, ast.Constant) and key.value == "action":
+                            value = item
+        text = ast.unparse(value) if value is not None else ""
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            actions.add(value.value)
+        elif text == "f'REQUEST_{entry.action}'":
+            actions |= {f"REQUEST_{a.value}" for a in Action}
+        elif text.startswith("f'ADMIN_{args.group}_{args.command}'"):
+            actions |= _admin_actions()
+        elif text == "cmd.action[:200]" and function.name == "record_refusal":
+            pass  # the gateway's refusals: the method and route refused (GET /api/v1/…), shown as they are
+        else:
+            unknown.append(f"{where} action={text}")
+    return actions, unknown
+
+
+def _written_results() -> set[str]:
+    """SUCCESS/FAILURE/REFUSED, and the login outcomes identity's _audit writes as the result."""
+    from shared import audit
+
+    results = {audit.SUCCESS, audit.FAILURE, audit.REFUSED}
+    for path in sorted((ROOT / "services" / "identity").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "_audit":
+                for arg in node.args:
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        results.add(arg.value)
+    return results - {"CARD_SUCCESS"}  # written as SUCCESS
+
+
+def test_every_audit_action_the_services_write_has_a_label() -> None:
+    actions, unknown = _written_actions()
+    assert not unknown, f"audit actions of an unknown form (teach this test to expand them): {unknown}"
+    assert {"LOGIN", "REQUEST_SUBMIT", "ATTACHMENT_UPLOAD", "ADMIN_USER_CREATE"} <= actions  # the scan finds them
+    missing = sorted(actions - set(LABELS["auditAction"]))
+    assert not missing, f"audit actions without a label in {LABELS_FILE.name}: {missing}"
+    stale = sorted(set(LABELS["auditAction"]) - actions)
+    assert not stale, f"audit action labels of codes no service writes: {stale}"
+
+
+def test_every_audit_result_and_service_has_a_label() -> None:
+    from shared.contracts.audit import QUERY_SUBJECTS
+
+    results = _written_results()
+    assert {"BAD_CREDENTIALS", "CARD_SIGNATURE_INVALID"} <= results
+    assert set(LABELS["auditResult"]) == results, (sorted(results), sorted(LABELS["auditResult"]))
+    assert list(LABELS["auditService"]) == list(QUERY_SUBJECTS)

@@ -93,6 +93,10 @@ export default {
     delete: '删除',
     deleteAttachmentConfirm: '确定删除附件“{name}”吗？',
     history: '处理记录',
+    historyCreated: '新建',
+    updatedMeanwhile: '该申请已更新，当前显示的是最新内容',
+    updatedMeanwhileUnsaved: '该申请已在别处更新；您有未暂存的修改，暂存将被拒绝。请记下修改后载入最新内容。',
+    loadLatest: '载入最新内容（放弃未暂存的修改）',
     reasonLabel: '原因',
     replyLabel: '海关回复',
     outcomeLabel: '办结结果',
@@ -186,5 +190,7 @@ export default {
     result: '结果',
     service: '服务',
     client: '客户端地址',
+    refusedRequest: '拒绝请求 {request}',
+    refusedResult: '拒绝（{code}）',
   },
 }

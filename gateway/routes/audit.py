@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 import msgspec
@@ -65,8 +65,11 @@ async def audit_records(
     for field, day in (("from", date_from), ("to", date_to)):
         if day is not None and not EARLIEST <= day <= LATEST:
             problems.append(FieldError(field=field, message=f"日期应在{EARLIEST}至{LATEST}之间"))
-    if before is not None and before.tzinfo is None:
-        problems.append(FieldError(field="before", message="时间须带时区"))
+    if before is not None:
+        if before.tzinfo is None:
+            problems.append(FieldError(field="before", message="时间须带时区"))
+        elif not EARLIEST <= _utc_day(before) <= LATEST:
+            problems.append(FieldError(field="before", message=f"时间应在{EARLIEST}至{LATEST}之间"))
     if problems:
         raise ValidationFailed(fields=problems)
     until = china_day_start(date_to + timedelta(days=1)) if date_to else None
@@ -83,6 +86,13 @@ async def audit_records(
     )
     pages = await asyncio.gather(*(call(request, subject, query, AuditPage) for subject in QUERY_SUBJECTS.values()))
     return merged_page([page.items for page in pages], limit)
+
+
+def _utc_day(at: datetime) -> date:
+    try:
+        return at.astimezone(UTC).date()
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first UTC instant Python knows
+        return date.min
 
 
 def merged_page(pages: list[list[AuditRecord]], limit: int) -> AuditTrailPage:

@@ -166,7 +166,7 @@ describe('labels come from the locale by code, not from the API', () => {
 })
 
 describe('a detail tab shown again shows the application as it is now (issue 18)', () => {
-  async function shownAgain(first: ReturnType<typeof application>, then: ReturnType<typeof application>, links: unknown[] = []) {
+  async function shownAgain(first: object, then: object, links: unknown[] = []) {
     let current = first
     const calls = fakeGateway((method, url) => {
       if (url.pathname === '/api/v1/coordination-requests/r1' && method === 'GET') return { body: current }

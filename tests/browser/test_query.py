@@ -183,7 +183,7 @@ def test_the_detail_shows_the_application_as_it_is_now_after_a_withdraw(page: Pa
     expect(main.get_by_role("button", name="暂存", exact=True)).to_be_visible()
     expect(main.get_by_role("textbox", name="进口报关单号")).to_be_enabled()
     expect(main.get_by_text("该申请已更新", exact=False)).to_be_visible()
-    expect(main.get_by_text("撤回", exact=True)).to_be_visible()  # the history names the move
+    expect(main.get_by_role("listitem").get_by_text("撤回", exact=True)).to_be_visible()  # in the history
     shot(page, "detail-after-withdraw")
 
 
@@ -209,7 +209,10 @@ def test_query_table_shows_every_cell_whole_at_1280x720(page: Page, demo: httpx.
     expect(total(page)).to_have_text("共 2 条")
     failed = page.get_by_role("row").filter(has_text=second["requestNo"])
     expect(failed.get_by_role("cell", name="海关接收失败")).to_be_visible()
-    for row, number in ((failed, second["requestNo"]), (page.get_by_role("row").filter(has_text=first["requestNo"]), first["requestNo"])):
+    for row, number in (
+        (failed, second["requestNo"]),
+        (page.get_by_role("row").filter(has_text=first["requestNo"]), first["requestNo"]),
+    ):
         assert_not_clipped(row.get_by_role("cell").all())
         expect(row.get_by_role("button", name=number)).to_be_visible()
     assert_not_clipped(page.get_by_role("columnheader").all())

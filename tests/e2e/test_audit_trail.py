@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 
 import asyncpg
 import httpx
@@ -120,15 +121,19 @@ def test_the_trail_pages_with_before_missing_and_repeating_nothing(stack, office
         assert 0 < len(page["items"]) <= 7
         seen += page["items"]
         before = page.get("nextBefore")
-        assert before is None or before == page["items"][-1]["at"]
+        assert before is None or at(before) == at(page["items"][-1]["at"])
         if before is None or len(seen) >= len(whole):
             break
     key = lambda r: (r["service"], r["requestId"], r["at"], r["action"], r["target"])  # noqa: E731
     assert len({key(r) for r in seen}) == len(seen), "a record shown twice"
-    assert [r["at"] for r in seen] == sorted((r["at"] for r in seen), reverse=True)
+    assert [at(r["at"]) for r in seen] == sorted((at(r["at"]) for r in seen), reverse=True)
     # The records the pages showed are the newest of the trail, none left out (newer ones may have come meanwhile).
-    oldest = seen[-1]["at"]
-    assert {key(r) for r in whole if r["at"] >= oldest and r["at"] < seen[0]["at"]} <= {key(r) for r in seen}
+    oldest, newest = at(seen[-1]["at"]), at(seen[0]["at"])
+    assert {key(r) for r in whole if oldest <= at(r["at"]) < newest} <= {key(r) for r in seen}
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 def test_before_must_say_its_time_zone(officer: httpx.Client) -> None:

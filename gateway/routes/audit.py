@@ -82,10 +82,10 @@ async def audit_records(
         action=action,
         since=china_day_start(date_from) if date_from else None,
         until=until,
-        limit=limit,
+        limit=min(limit + 1, MAX_LIMIT),  # one more than shown: a service with no more is known to have none
     )
     pages = await asyncio.gather(*(call(request, subject, query, AuditPage) for subject in QUERY_SUBJECTS.values()))
-    return merged_page([page.items for page in pages], limit)
+    return merged_page([page.items for page in pages], limit, asked=query.limit)
 
 
 def _utc_day(at: datetime) -> date:
@@ -95,9 +95,10 @@ def _utc_day(at: datetime) -> date:
         return date.min
 
 
-def merged_page(pages: list[list[AuditRecord]], limit: int) -> AuditTrailPage:
-    """The newest `limit` records of the services' pages (each newest first, at most `limit` long), cut so that the
-    next page, the records strictly older than this page's last one, misses none and repeats none.
+def merged_page(pages: list[list[AuditRecord]], limit: int, asked: int | None = None) -> AuditTrailPage:
+    """The newest `limit` records of the services' pages (each newest first, at most `asked` long: `limit` or one
+    more), cut so that the next page, the records strictly older than this page's last one, misses none and repeats
+    none.
 
     Records of one instant are never split across pages: a transaction stamps all its records with one time. So a
     service whose page is full may hold more records at the instant of its last one; nothing at or before that
@@ -106,14 +107,15 @@ def merged_page(pages: list[list[AuditRecord]], limit: int) -> AuditTrailPage:
     is skipped (never seen in practice: a move writes one or two records).
     """
     merged = sorted((r for page in pages for r in page), key=lambda r: r.at, reverse=True)
-    horizon = max((page[-1].at for page in pages if len(page) >= limit), default=None)
+    asked = asked or limit
+    horizon = max((page[-1].at for page in pages if len(page) >= asked), default=None)
     complete = [r for r in merged if horizon is None or r.at > horizon]
     items = complete[:limit]
     if len(complete) > limit:
         items = [r for r in items if r.at > complete[limit].at]
     if not items:
         items = merged[:limit]
-    more = len(merged) > len(items)
+    more = len(merged) > len(items) or horizon is not None  # a full page may have more behind it
     return AuditTrailPage(items=items, next_before=items[-1].at if more and items else None)
 
 

@@ -31,6 +31,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/auth/card/challenge"): PUBLIC,
     ("POST", "/api/v1/auth/card/login"): PUBLIC,
     ("GET", "/api/v1/me"): SIGNED_IN,
+    ("GET", "/api/v1/session"): PUBLIC,  # who is logged in, if anyone: 200 with user null for nobody
     ("POST", "/api/v1/me/password"): SIGNED_IN,
     ("GET", "/api/v1/reference/agreements"): PUBLIC,
     ("GET", "/api/v1/reference/proof-types"): PUBLIC,

@@ -10,9 +10,10 @@ from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 
 from gateway import apidoc
-from gateway.deps import SESSION_COOKIE, call, decode_body
+from gateway.deps import SESSION_COOKIE, call, current_actor, decode_body
 from shared.contracts import identity
 from shared.contracts.common import Actor, Empty, Role
+from shared.errors import Unauthenticated
 
 
 class LoginIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
@@ -127,4 +128,24 @@ async def me(actor: NamedDependency[Actor]) -> Me:
     return me_body(actor)
 
 
-routes = [captcha, login, logout, me]
+class SessionState(msgspec.Struct, kw_only=True):
+    """Who is logged in on this browser: the user, or null when nobody is."""
+
+    user: Me | None
+
+
+@get(
+    "/api/v1/session",
+    summary="Who is logged in, if anyone: 200 with user null instead of /me's 401 (the portal's first question)",
+    responses=apidoc.refusals(),
+)
+async def session(request: Request) -> SessionState:
+    # A browser logs every 401 in its console: the portal asks this before it knows whether anyone logged in.
+    try:
+        actor = await current_actor(request)
+    except Unauthenticated:
+        return SessionState(user=None)
+    return SessionState(user=me_body(actor))
+
+
+routes = [captcha, login, logout, me, session]

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { mount } from '@vue/test-utils'
 import CaseDetail from '../src/pages/customs/CaseDetail.vue'
+import { useTabs } from '../src/stores/tabs'
 import { application, fakeGateway, plugins, settle } from './helpers'
 
 afterEach(() => {
@@ -100,5 +101,66 @@ describe('办结 asks for an outcome and a reply and sends them with the version
       outcome: 'SUCCESS',
       reply: '已与日本海关沟通，同意给予协定税率。',
     })
+  })
+})
+
+describe('the case as the clerk sees it, and as it is now (issue 18)', () => {
+  it('names the country and port as the form does: 名称（English）CODE, the exact code of the search', async () => {
+    const places = fakeGateway((method, url) => {
+      if (url.pathname === '/api/v1/customs/coordination-requests/r1') {
+        return { body: { case: kase('PENDING', {}), request: application('PENDING', false), attachments: [] } }
+      }
+      if (url.pathname === '/api/v1/reference/countries') {
+        return {
+          body: {
+            items: [
+              { code: 'JM', nameZh: '牙买加', nameEn: 'Jamaica', pinyin: '', initials: '' },
+              { code: 'JP', nameZh: '日本', nameEn: 'Japan', pinyin: '', initials: '' },
+            ],
+          },
+        }
+      }
+      if (url.pathname === '/api/v1/reference/ports' && url.searchParams.get('country') === 'JP') {
+        return { body: { items: [{ code: 'JPTYO', country: 'JP', nameZh: '东京', nameEn: 'Tokyo' }] } }
+      }
+      return undefined
+    })
+    const wrapper = mount(CaseDetail, { props: { tabKey: '/xh/customs/r1', id: 'r1' }, global: { plugins: plugins() } })
+    await settle()
+    const cells = wrapper.findAll('.el-descriptions__content').map((c) => c.text())
+    expect(cells).toContain('日本（Japan）JP')
+    expect(cells).toContain('东京（Tokyo）JPTYO')
+    expect(places.find((c) => c.path === '/api/v1/reference/countries')).toBeDefined()
+  })
+
+  it('shown again after the application changed elsewhere: the new status and a notice', async () => {
+    let status = 'PENDING'
+    let version = 4
+    fakeGateway((method, url) =>
+      url.pathname === '/api/v1/customs/coordination-requests/r1'
+        ? {
+            body: {
+              case: { ...kase(status, { accept: status === 'PENDING' }), version },
+              request: { ...application(status, false), version },
+              attachments: [],
+            },
+          }
+        : undefined,
+    )
+    const wrapper = mount(CaseDetail, { props: { tabKey: '/xh/customs/r1', id: 'r1' }, global: { plugins: plugins() } })
+    await settle()
+    const tabs = useTabs()
+    tabs.active = '/xh/customs/r1'
+    await settle()
+    expect(wrapper.get('[data-testid="case-status"]').text()).toContain('待办')
+    tabs.active = '/xh/customs'
+    status = 'WITHDRAWN'
+    version = 5
+    await settle()
+    tabs.active = '/xh/customs/r1'
+    await settle()
+    expect(wrapper.get('[data-testid="case-status"]').text()).toContain('已撤回')
+    expect(wrapper.get('[data-testid="changed"]').text()).toContain('该申请已更新')
+    expect(enabled(wrapper, '受理')).toBe(false)
   })
 })

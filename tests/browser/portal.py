@@ -155,3 +155,31 @@ def tab_to(page: Page, name: str, key: str = "Tab", limit: int = 30) -> None:
             return
         page.keyboard.press(key)
     raise AssertionError(f"{key} never reached {name!r}; focus is on {focused_name(page)!r}")
+
+
+def clipped(cell: Locator) -> str:
+    """What of a table cell's content is cut off ('' when nothing): content overflowing the cell's box (text cut
+    with an ellipsis or hidden), or the cell lying outside the table's visible area (behind a horizontal scroll)."""
+    problem = cell.evaluate(
+        """td => {
+            const inner = td.firstElementChild || td
+            const box = td.getBoundingClientRect()
+            const view = td.closest('.el-table').getBoundingClientRect()
+            if (inner.scrollWidth > inner.clientWidth) return `content ${inner.scrollWidth}px wide in ${inner.clientWidth}px`
+            for (const e of inner.querySelectorAll('*')) {
+                const r = e.getBoundingClientRect()
+                if (r.width && (r.left < box.left - 0.5 || r.right > box.right + 0.5))
+                    return `${e.tagName} ${r.left}..${r.right} outside the cell ${box.left}..${box.right}`
+            }
+            if (box.left < view.left - 0.5 || box.right > view.right + 0.5)
+                return `cell ${box.left}..${box.right} outside the table ${view.left}..${view.right}`
+            return ''
+        }"""
+    )
+    return f"{cell.inner_text()!r}: {problem}" if problem else ""
+
+
+def assert_not_clipped(cells: list[Locator]) -> None:
+    """Every one of these table cells shows all of its content."""
+    problems = [p for p in map(clipped, cells) if p]
+    assert not problems, "cut off:\n" + "\n".join(problems)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.portal import confirm, menu, message, shot, sign_in
+from tests.browser.portal import assert_not_clipped, confirm, menu, message, shot, sign_in
 from tests.support import create, form, link, login, status_of, upload, wait_until
 
 pytestmark = pytest.mark.browser
@@ -61,6 +61,8 @@ def test_officer_accepts_and_concludes_a_case_from_the_queue(page: Page, demo: h
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("上海华贸进出口有限公司")
     expect(rows.first).to_contain_text("待办")
+    assert_not_clipped(rows.first.get_by_role("cell").all())  # at 1280×720 (issue 18)
+    assert_not_clipped(page.get_by_role("main").get_by_role("columnheader").all())
     rows.first.get_by_role("button", name=number).click()
 
     expect(page).to_have_url(re.compile(rf"/xh/customs/{application['id']}$"))
@@ -98,3 +100,49 @@ def test_enterprise_user_keeps_its_three_items_and_no_customs_page(page: Page) -
     page.goto("/xh/customs")
     expect(page).to_have_url(re.compile(r"/xh/apply$"))
     expect(menu(page).get_by_role("menuitem")).to_have_text(ENTERPRISE_MENU)
+
+
+def test_a_case_names_the_country_and_port_as_the_form_does_and_its_creation(page: Page, demo: httpx.Client) -> None:
+    """Issue 18: the case showed JP and JPTYO where the clerk's form shows 日本（Japan）JP; the first history entry
+    read 暂存 → 暂存."""
+    application = pending(demo)
+    sign_in(page, "officer", "Officer@2026")
+    page.goto(f"/xh/customs/{application['id']}")
+    main = page.get_by_role("main")
+    expect(main.get_by_role("cell", name="日本（Japan）JP", exact=True)).to_be_visible()
+    expect(main.get_by_role("cell", name=re.compile(r"^东京（Tokyo）JPTYO$"))).to_be_visible()
+    expect(main.get_by_text("新建", exact=True)).to_be_visible()
+    expect(main.get_by_text(re.compile(r"暂存\s*→\s*暂存"))).to_have_count(0)
+
+
+def test_the_audit_trail_in_chinese_whole_at_1280x720_and_paged(page: Page, demo: httpx.Client) -> None:
+    """Issue 18: 审计记录 showed raw codes, cut off 客户端地址 and had no paging."""
+    application = pending(demo)
+    files = demo.get(f"{BASE}/{application['id']}/attachments").json()["items"]
+    for _ in range(21):  # each download is recorded: more than one page of 20
+        assert demo.get(f"{BASE}/{application['id']}/attachments/{files[0]['id']}").status_code == 200
+    sign_in(page, "officer", "Officer@2026")
+    page.goto("/xh/audit")
+    main = page.get_by_role("main")
+    rows = main.get_by_role("row").filter(has=page.get_by_role("cell"))
+    expect(rows.first).to_be_visible()
+    expect(main.get_by_role("cell", name="成功", exact=True).first).to_be_visible()
+    for code in ("SUCCESS", "coordination_request", "REQUEST_SUBMIT", "LOGIN"):
+        expect(main.get_by_role("cell", name=code, exact=True)).to_have_count(0)
+    assert_not_clipped(main.get_by_role("columnheader").all())
+    assert_not_clipped(rows.first.get_by_role("cell").all())
+    expect(main.get_by_role("columnheader", name="客户端地址")).to_be_visible()
+
+    first_page = [r.text_content() or "" for r in rows.all()]
+    next_page = main.get_by_role("button", name="下一页")
+    expect(next_page).to_be_enabled()
+    next_page.click()
+    expect(main.get_by_text(re.compile(r"第 2 页"))).to_be_visible()
+    expect(rows.first).not_to_have_text(first_page[0])
+    second_page = [r.text_content() or "" for r in rows.all()]
+    assert second_page and second_page != first_page
+    # Newest first across the pages: the next page starts no later than where the first one ended.
+    assert second_page[0][:19] <= first_page[-1][:19], (first_page[-1], second_page[0])
+    main.get_by_role("button", name="上一页").click()
+    expect(rows.first).to_have_text(first_page[0])
+    shot(page, "audit-1280")

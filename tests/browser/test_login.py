@@ -116,3 +116,17 @@ def test_what_was_typed_survives_an_expired_session(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/xh/apply/CUSTOMS_CO$"))
     expect(page.get_by_role("textbox", name="申请事由")).to_have_value("会话过期前填写、尚未暂存的申请事由")
     expect(page.get_by_role("textbox", name="进口报关单号")).to_have_value("JP-IMP-UNSAVED")
+
+
+@pytest.mark.parametrize("path", ["/login", "/"])
+def test_a_fresh_visit_to_login_logs_nothing_in_the_console(page: Page, path: str) -> None:
+    """Issue 18: every visit to 登录 logged a 401 (the portal asked /api/v1/me of nobody). Not even an expected
+    4xx is allowed here: the console stays empty."""
+    logged: list[str] = []
+    page.on("console", lambda m: logged.append(f"{m.type}: {m.text}"))
+    with page.expect_response("**/api/v1/auth/captcha"):
+        page.goto(path)
+    expect(page.get_by_role("heading", name="用户登录")).to_be_visible()
+    expect(captcha_image(page)).to_have_attribute("src", re.compile(r"^data:image/png"))
+    page.wait_for_load_state("networkidle")
+    assert logged == []

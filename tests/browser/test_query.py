@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.portal import confirm, message, shot, sign_in
+from tests.browser.portal import assert_not_clipped, confirm, message, shot, sign_in, tabs
 from tests.support import PDF, create, form, link, login, status_of, upload, wait_until
 
 pytestmark = pytest.mark.browser
@@ -153,3 +153,67 @@ def test_withdraw_only_pending_refused_delete_then_delete_withdrawn(page: Page, 
     expect(row).to_have_count(0)
     expect(page.get_by_text("暂无数据")).to_be_visible()
     assert demo.get(f"{BASE}/{saved['id']}").status_code == 404
+
+
+def test_the_detail_shows_the_application_as_it_is_now_after_a_withdraw(page: Page, demo: httpx.Client) -> None:
+    """Issue 18: a detail tab opened before 撤回 showed 待办 and no 撤回 when opened again from 查询."""
+    saved = submitted(demo)
+    wait_until(status_of(demo, saved["id"]), lambda r: r["status"] == "PENDING")
+    request_no = saved["requestNo"]
+    sign_in(page)
+    page.goto("/xh/query")
+    page.get_by_role("textbox", name="协调单号").fill(request_no)
+    query(page)
+    row = page.get_by_role("row").filter(has_text=request_no)
+    row.get_by_role("button", name=request_no).click()
+    main = page.get_by_role("main")
+    expect(main.get_by_text("状态：")).to_have_text(re.compile(r"^状态：\s*待办$"))
+
+    tabs(page).filter(has_text="享惠受阻协调查询").click()
+    select(row)
+    page.get_by_role("button", name="撤回", exact=True).click()
+    confirm(page, f"确定撤回协调单 {request_no} 吗？")
+    expect(message(page, "撤回成功")).to_be_visible()
+    expect(row.get_by_role("cell", name="已撤回")).to_be_visible()
+
+    row.get_by_role("button", name=request_no).click()
+    expect(page.get_by_role("tab", name=f"详情 {request_no}", selected=True)).to_be_visible()
+    expect(main.get_by_text("状态：")).to_have_text(re.compile(r"^状态：\s*已撤回$"))
+    expect(main.get_by_text("当前状态的申请不可修改，仅可查看")).to_have_count(0)
+    expect(main.get_by_role("button", name="暂存", exact=True)).to_be_visible()
+    expect(main.get_by_role("textbox", name="进口报关单号")).to_be_enabled()
+    expect(main.get_by_text("该申请已更新", exact=False)).to_be_visible()
+    expect(main.get_by_role("listitem").get_by_text("撤回", exact=True)).to_be_visible()  # in the history
+    shot(page, "detail-after-withdraw")
+
+
+def test_query_table_shows_every_cell_whole_at_1280x720(page: Page, demo: httpx.Client) -> None:
+    """Issue 18: at 1280×720 the 海关接收失败 tag and the 协调单号 were cut off."""
+    body = form()
+    link(demo, body)
+    first = create(demo, body)
+    assert upload(demo, first["id"]).status_code == 201
+    assert demo.post(f"{BASE}/{first['id']}/submit").status_code == 200
+    wait_until(status_of(demo, first["id"]), lambda r: r["status"] == "PENDING")
+    # The same certificate and declaration again while the first is open: customs refuses its receipt.
+    second = create(demo, body)
+    assert upload(demo, second["id"]).status_code == 201
+    assert demo.post(f"{BASE}/{second['id']}/submit").status_code == 200
+    wait_until(status_of(demo, second["id"]), lambda r: r["status"] == "RECEIPT_FAILED")
+
+    sign_in(page)
+    page.goto("/xh/query")
+    assert page.viewport_size == {"width": 1280, "height": 720}
+    page.get_by_role("textbox", name="出口报关单编号").fill(body["exportDeclarationNo"])
+    query(page)
+    expect(total(page)).to_have_text("共 2 条")
+    failed = page.get_by_role("row").filter(has_text=second["requestNo"])
+    expect(failed.get_by_role("cell", name="海关接收失败")).to_be_visible()
+    for row, number in (
+        (failed, second["requestNo"]),
+        (page.get_by_role("row").filter(has_text=first["requestNo"]), first["requestNo"]),
+    ):
+        assert_not_clipped(row.get_by_role("cell").all())
+        expect(row.get_by_role("button", name=number)).to_be_visible()
+    assert_not_clipped(page.get_by_role("columnheader").all())
+    shot(page, "query-1280")

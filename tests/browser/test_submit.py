@@ -79,7 +79,9 @@ def test_unlinked_declaration_refused_then_linked_from_the_message_and_submitted
     expect(page.get_by_role("row").filter(has_text=declaration)).to_contain_text("K2631000000002")
 
     page.get_by_role("tab", name=f"详情 {request_no}").click()
-    expect(refusal).to_be_visible()  # the tab kept its state
+    # The tab kept what it showed, but not the refusal 补录 has answered (issue 18).
+    expect(page.get_by_role("textbox", name="进口报关单号")).to_have_value("VN-IMP-2026-0002")
+    expect(refusal).to_have_count(0)
     submit(page)
     expect(message(page, "申报成功")).to_be_visible()
     expect(refusal).to_have_count(0)

@@ -223,3 +223,16 @@ def test_the_old_password_is_not_guessed_more_freely_than_at_login(stack) -> Non
             assert guess.status_code == 422 and guess.json()["fields"][0]["field"] == "oldPassword"
         locked = client.post(url, json={"oldPassword": password, "newPassword": "Brand#New2026"})
         assert locked.status_code == 423 and locked.json()["code"] == "ACCOUNT_LOCKED"
+
+
+def test_session_says_who_is_logged_in_and_never_401(stack) -> None:
+    """Issue 18: the portal's first question (a 401 would be logged in the browser's console on every visit)."""
+    with httpx.Client(base_url=stack.gateway_url) as anonymous:
+        answer = anonymous.get("/api/v1/session")
+        assert answer.status_code == 200 and answer.json() == {"user": None}
+        anonymous.cookies.set("xh_session", "not-a-session")
+        assert anonymous.get("/api/v1/session").json() == {"user": None}
+    client = login(stack.gateway_url, "demo", "Demo@2026")  # a session of its own: its logout ends no other
+    assert client.get("/api/v1/session").json()["user"] == client.get("/api/v1/me").json()
+    assert client.post("/api/v1/auth/logout").status_code == 200
+    assert client.get("/api/v1/session").json() == {"user": None}

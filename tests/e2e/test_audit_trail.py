@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 
 import asyncpg
 import httpx
@@ -101,3 +102,41 @@ def test_the_services_role_cannot_rewrite_the_audit_trail(stack, service: str) -
 
     refused, kept = asyncio.run(probe())
     assert refused == ["UPDATE", "DELETE", "TRUNCATE"] and kept >= 1
+
+
+def test_the_trail_pages_with_before_missing_and_repeating_nothing(stack, officer: httpx.Client) -> None:
+    """Issue 18: pages of the merged trail, each the records strictly older than the last one shown (`before=`)."""
+    demo = login(stack.gateway_url)
+    for _ in range(3):  # records of several services, some at one instant (a move and its audit share a transaction)
+        saved = create(demo, form())
+        upload(demo, saved["id"], PDF)
+    whole = records(officer, limit=60)
+    seen: list[dict] = []
+    before = None
+    for _ in range(30):
+        params = {"limit": 7, **({"before": before} if before else {})}
+        response = officer.get(AUDIT, params=params)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        assert 0 < len(page["items"]) <= 7
+        seen += page["items"]
+        before = page.get("nextBefore")
+        assert before is None or at(before) == at(page["items"][-1]["at"])
+        if before is None or len(seen) >= len(whole):
+            break
+    key = lambda r: (r["service"], r["requestId"], r["at"], r["action"], r["target"])  # noqa: E731
+    assert len({key(r) for r in seen}) == len(seen), "a record shown twice"
+    assert [at(r["at"]) for r in seen] == sorted((at(r["at"]) for r in seen), reverse=True)
+    # The records the pages showed are the newest of the trail, none left out (newer ones may have come meanwhile).
+    oldest, newest = at(seen[-1]["at"]), at(seen[0]["at"])
+    assert {key(r) for r in whole if oldest <= at(r["at"]) < newest} <= {key(r) for r in seen}
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def test_before_must_say_its_time_zone(officer: httpx.Client) -> None:
+    response = officer.get(AUDIT, params={"before": "2026-03-10T08:00:00"})
+    assert response.status_code == 422 and response.json()["fields"][0]["field"] == "before"
+    assert officer.get(AUDIT, params={"before": "2026-03-10T08:00:00+08:00"}).status_code == 200

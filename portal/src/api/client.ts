@@ -12,7 +12,7 @@ export type ExportDeclarationLink = Schemas['ExportDeclarationLink']
 export type Case = Schemas['Case']
 export type CaseDetail = Schemas['CaseDetail']
 export type AuditRecord = Schemas['AuditRecord']
-export type AuditPage = Schemas['AuditPage']
+export type AuditTrailPage = Schemas['AuditTrailPage']
 export type Me = Schemas['Me']
 export type FieldError = Schemas['FieldError']
 
@@ -94,7 +94,13 @@ export function url(path: Path, params: Record<string, string> = {}, query: Quer
 }
 
 /** Calls that ask about the session itself: a 401 there is an answer, not an expired session. */
-const SESSION_PATHS: Path[] = ['/api/v1/auth/login', '/api/v1/auth/card/login', '/api/v1/auth/logout', '/api/v1/me']
+const SESSION_PATHS: Path[] = [
+  '/api/v1/auth/login',
+  '/api/v1/auth/card/login',
+  '/api/v1/auth/logout',
+  '/api/v1/me',
+  '/api/v1/session',
+]
 
 /** The writes that take no Idempotency-Key: every other write route is `@idempotent` in the gateway. */
 const UNKEYED_PATHS: Path[] = [
@@ -214,6 +220,8 @@ export const api = {
     call('post', '/api/v1/auth/card/challenge', { body }),
   cardLogin: (body: RequestBody<'/api/v1/auth/card/login', 'post'>) => call('post', '/api/v1/auth/card/login', { body }),
   me: () => call('get', '/api/v1/me'),
+  /** Who is logged in, if anyone: 200 with user null (never a 401, which the browser would log in its console). */
+  session: () => call('get', '/api/v1/session'),
   changePassword: (body: RequestBody<'/api/v1/me/password', 'post'>) => call('post', '/api/v1/me/password', { body }),
 
   agreements: () => call('get', '/api/v1/reference/agreements'),

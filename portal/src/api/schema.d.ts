@@ -435,6 +435,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who is logged in, if anyone: 200 with user null instead of /me's 401 (the portal's first question) */
+        get: operations["ApiV1SessionSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -480,10 +497,6 @@ export interface components {
             attachment: components["schemas"]["AttachmentInfo"];
             message: string;
         };
-        /** AuditPage */
-        AuditPage: {
-            items: components["schemas"]["AuditRecord"][];
-        };
         /** AuditRecord */
         AuditRecord: {
             action: string;
@@ -496,6 +509,11 @@ export interface components {
             result: string;
             service: string;
             target: string;
+        };
+        /** AuditTrailPage */
+        AuditTrailPage: {
+            items: components["schemas"]["AuditRecord"][];
+            nextBefore?: string | null;
         };
         /** CaptchaOut */
         CaptchaOut: {
@@ -760,6 +778,10 @@ export interface components {
         RequestResult: {
             message: string;
             request: components["schemas"]["CoordinationRequest"];
+        };
+        /** SessionState */
+        SessionState: {
+            user: components["schemas"]["Me"] | null;
         };
     };
     responses: never;
@@ -2545,6 +2567,7 @@ export interface operations {
                 from?: string | null;
                 to?: string | null;
                 limit?: number;
+                before?: string | null;
             };
             header?: never;
             path?: never;
@@ -2558,7 +2581,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AuditPage"];
+                    "application/json": components["schemas"]["AuditTrailPage"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
@@ -3748,6 +3771,62 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProofTypeList"];
+                };
+            };
+            /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 不支持该请求方法 */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 填写内容有误，fields 逐项说明（VALIDATION_FAILED 等） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description 依赖的服务暂不可用（SERVICE_UNAVAILABLE），请稍后重试 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    ApiV1SessionSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionState"];
                 };
             };
             /** @description 请求有误：JSON 或参数格式错误（BAD_JSON、BAD_REQUEST 等） */

@@ -1,4 +1,5 @@
-// The logged-in user: loaded once from /api/v1/me, cleared on logout or when the server ends the session.
+// The logged-in user: loaded once from /api/v1/session (null when nobody is: no 401 before anyone logged in),
+// cleared on logout or when the server ends the session.
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import { api, type Me } from '../api/client'
@@ -10,7 +11,7 @@ export const useSession = defineStore('session', () => {
   async function ensure(): Promise<Me | null> {
     if (!checked.value) {
       try {
-        me.value = await api.me()
+        me.value = (await api.session()).user
       } catch {
         me.value = null
       }

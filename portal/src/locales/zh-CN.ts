@@ -10,6 +10,8 @@ export default {
     notice: '提示',
     confirm: '确定',
     cancel: '取消',
+    skipToMain: '跳到主要内容',
+    mainNav: '主导航',
   },
   login: {
     title: '用户登录',

@@ -132,6 +132,14 @@ def test_enterprise_screens(page: Page, demo: httpx.Client, axe_source: str) -> 
     expect(page.get_by_text("请填写申请事由", exact=True)).to_be_visible()
     audit.check("享惠受阻协调申请 (暂存后红色提示与错误提示)")
 
+    page.get_by_role("button", name="折叠菜单").click()
+    expect(page.get_by_role("button", name="展开菜单")).to_be_visible()
+    page.get_by_role("button", name="选项卡操作").click()
+    expect(page.get_by_role("menu", name="选项卡操作")).to_be_visible()
+    audit.check("菜单折叠, 选项卡操作菜单打开")
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="展开菜单").click()
+
     page.goto("/xh/links")
     expect(page.get_by_role("button", name="补录", exact=True)).to_be_visible()
     audit.check("出口报关单补录")

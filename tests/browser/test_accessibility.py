@@ -225,7 +225,7 @@ FOCUS_STYLE = """() => { const s = getComputedStyle(document.activeElement)
     return {style: s.outlineStyle, width: parseFloat(s.outlineWidth), color: s.outlineColor} }"""
 
 
-@pytest.mark.parametrize("path", ["/login", "/", "/xh/query"])
+@pytest.mark.parametrize("path", ["/login", "/", "/xh/query"], ids=["login", "portal-home", "query"])
 def test_skip_link_comes_first_and_moves_to_the_main_content(page: Page, path: str) -> None:
     if path != "/login":
         sign_in(page)

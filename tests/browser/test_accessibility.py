@@ -26,6 +26,11 @@ ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "portal" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 COUNTED = {"serious", "critical"}
+# Accepted, and printed as such: an Element Plus select's open list scrolls in a region holding no focusable
+# element, which axe's scrollable-region-focusable reports. The list is operated from its combobox, which keeps the
+# focus and moves through the options with ↑/↓ (aria-activedescendant), scrolling the list as it goes: the
+# keyboard reaches every option (WCAG 2.1.1), which the rule does not model. Only that rule, only those lists.
+ACCEPTED = {"scrollable-region-focusable": ".el-select-dropdown__wrap"}
 BASE = "/api/v1/coordination-requests"
 OFFICER = ("officer", "Officer@2026")
 
@@ -76,6 +81,13 @@ class Audit:
         for v in result:
             if v["impact"] not in COUNTED:
                 continue
+            if v["id"] in ACCEPTED:
+                accepted = [n for n in v["nodes"] if ACCEPTED[v["id"]] in n["target"]]
+                for n in accepted:
+                    print(f"[{screen}] accepted {v['id']}: {n['target']} (a select's list, driven by its combobox)")
+                v["nodes"] = [n for n in v["nodes"] if n not in accepted]
+                if not v["nodes"]:
+                    continue
             nodes = "\n".join(f"      {n['target']}\n        {n['summary'].replace(chr(10), ' ')}" for n in v["nodes"])
             self.found.append(f"[{screen}] {v['id']} ({v['impact']}): {v['help']} {v['url']}\n{nodes}")
 
@@ -127,6 +139,15 @@ def test_enterprise_screens(page: Page, demo: httpx.Client, axe_source: str) -> 
     page.goto("/xh/apply/CUSTOMS_CO")
     expect(page.get_by_role("heading", name="海关原产地证书享惠受阻协调申请")).to_be_visible()
     audit.check("享惠受阻协调申请 (空)")
+    country = page.get_by_role("combobox", name="进口国家/地区", exact=True)
+    country.click()
+    country.press_sequentially("mg")
+    options = page.get_by_role("listbox", name="进口国家/地区").get_by_role("option")
+    expect(options.first).to_be_visible()
+    page.keyboard.press("ArrowDown")
+    audit.check("享惠受阻协调申请 (国家下拉列表)")
+    page.get_by_role("heading", name="海关原产地证书享惠受阻协调申请").click()  # away from the list closes it
+    expect(page.get_by_role("listbox", name="进口国家/地区")).to_be_hidden()
     page.get_by_role("button", name="暂存", exact=True).click()
     expect(message(page, "请按红色提示修改后重新暂存")).to_be_visible()
     expect(page.get_by_text("请填写申请事由", exact=True)).to_be_visible()
@@ -165,6 +186,21 @@ def test_enterprise_query_and_details(page: Page, demo: httpx.Client, axe_source
     rows = page.get_by_role("main").get_by_role("row").filter(has_text=editable["requestNo"])
     expect(rows).to_have_count(1)
     audit.check("享惠受阻协调查询 (有数据)")
+    page.get_by_role("combobox", name="处理状态").press("Enter")
+    expect(page.get_by_role("listbox")).to_be_visible()
+    audit.check("享惠受阻协调查询 (处理状态下拉列表)")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("listbox")).to_be_hidden()
+    page.get_by_role("main").get_by_placeholder("开始日期").click()
+    calendar = page.get_by_role("grid").first
+    expect(calendar).to_be_visible()
+    audit.check("享惠受阻协调查询 (提交日期面板)")
+    page.keyboard.press("Escape")
+    expect(calendar).to_be_hidden()
+    page.get_by_role("banner").get_by_role("button", name="张敏").click()
+    expect(page.get_by_role("menuitem", name="修改密码")).to_be_visible()
+    audit.check("用户菜单打开")
+    page.keyboard.press("Escape")
     rows.get_by_role("cell", name="选择当前行").click()
     page.get_by_role("button", name="删除", exact=True).click()
     dialog = page.get_by_role("dialog", name="提示")

@@ -16,7 +16,7 @@ from litestar.plugins import PluginProtocol
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import access, deps, errors, portal, sessions
+from gateway import access, compression, deps, errors, portal, sessions
 from gateway.routes import account, audit, auth, card, customs, reference, requests
 from gateway.settings import Settings
 from shared import bus, logs, tracing
@@ -181,7 +181,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *audit.routes,
             portal.portal,
         ],
-        middleware=[security_headers, PROMETHEUS.middleware],
+        middleware=[security_headers, compression.compression, PROMETHEUS.middleware],
         dependencies={"actor": Provide(deps.provide_actor)},
         lifespan=[lifespan],
         plugins=_tracing_plugins(),

@@ -3,7 +3,6 @@ every other path answered with index.html for the portal's history-mode router, 
 
 from __future__ import annotations
 
-import gzip
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
 
+from gateway.compression import compress, preferred_encoding
 from gateway.settings import DEFAULT_CARD_AGENT_URL
 
 # No inline or foreign scripts; Element Plus sets style attributes, the captcha is a data: image. The page may
@@ -32,18 +32,22 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 IMMUTABLE = "public, max-age=31536000, immutable"
+# Compressed once at start-up: gzip 9 and brotli 7 take about 0.1 s for the whole build (1 MB of JS and CSS).
+# Brotli 10-11 would save another 6 % for 25 times the start-up time.
+GZIP_LEVEL, BROTLI_QUALITY = 9, 7
 
 
 @dataclass(frozen=True)
 class Asset:
     body: bytes
     gzipped: bytes | None
+    brotli: bytes | None
     media_type: str
     cache_control: str
 
 
 def load(dist: Path) -> dict[str, Asset]:
-    """Every file of the build, read once at start-up (a few hundred KB), text files also gzipped."""
+    """Every file of the build, read once at start-up (about 1 MB), text files also gzipped and brotli-compressed."""
     assets: dict[str, Asset] = {}
     if not (dist / "index.html").is_file():
         return assets
@@ -53,7 +57,9 @@ def load(dist: Path) -> dict[str, Asset]:
         media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         compressible = len(body) > 512 and not media_type.startswith(("image/png", "image/jpeg", "font/woff"))
         cache = IMMUTABLE if name.startswith("assets/") else "no-cache"
-        assets[name] = Asset(body, gzip.compress(body, 9, mtime=0) if compressible else None, media_type, cache)
+        gzipped = compress(body, "gzip", level=GZIP_LEVEL) if compressible else None
+        brotli = compress(body, "br", level=BROTLI_QUALITY) if compressible else None
+        assets[name] = Asset(body, gzipped, brotli, media_type, cache)
     return assets
 
 
@@ -64,8 +70,10 @@ def _respond(request: Request, asset: Asset) -> Response:
         agent = settings.card_agent_origin if settings else DEFAULT_CARD_AGENT_URL
         headers["Content-Security-Policy"] = content_security_policy(agent)
     body = asset.body
-    if asset.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
-        body, headers["Content-Encoding"] = asset.gzipped, "gzip"
+    if asset.gzipped is not None and asset.brotli is not None:
+        encoding = preferred_encoding(request.headers.get("accept-encoding", ""))
+        if encoding is not None:
+            body, headers["Content-Encoding"] = (asset.brotli if encoding == "br" else asset.gzipped), encoding
     return Response(body, media_type=asset.media_type, headers=headers)
 
 

@@ -1,7 +1,7 @@
 """`make bench`: speed and memory figures of the real stack, each beside its raw limit measured in the same run.
 
 1. Reference search in process (target: well under 1 ms per query).
-2. The portal's budgets: build time, initial JS+CSS gzipped, first screen ready (tests/bench_portal.py).
+2. The portal's budgets: build time, initial JS+CSS as served (compressed), first screen ready (tests/bench_portal.py).
 3. The composed API on the running stack (embedded PostgreSQL, NATS, SeaweedFS, every service, the gateway), driven
    by a load generator in its own process that reports its own CPU:
    提交 (c=32) against the same transaction written straight to PostgreSQL (c=16); 暂存 (c=32) against a bare

@@ -1,4 +1,4 @@
-"""The portal's budgets for `make bench`: build time, initial JS+CSS as served (gzipped), first screen ready.
+"""The portal's budgets for `make bench`: build time, initial JS+CSS as served (gzip or brotli, as the browser asks), first screen ready.
 
 Measured in Debian's Chromium against the running stack, with a fresh browser context (empty cache) per run.
 """
@@ -60,7 +60,7 @@ def bench_first_screen(base_url: str, runs: int = 7) -> dict[str, float]:
     median = statistics.median(timings)
     print(f"\nportal first screen (登录, Chromium, empty cache, {runs} runs)")
     print(
-        f"  initial JS+CSS as served (gzip): {initial_kb:.0f} KB "
+        f"  initial JS+CSS as served (compressed): {initial_kb:.0f} KB "
         f"(budget {BUDGET_INITIAL_KB:.0f} KB, {_verdict(initial_kb, BUDGET_INITIAL_KB)})"
     )
     print(

@@ -2,12 +2,14 @@ import { createApp } from 'vue'
 import { createPinia } from 'pinia'
 import 'element-plus/es/components/message/style/css'
 import 'element-plus/es/components/message-box/style/css'
+import './theme.css'
 import './styles.css'
 import App from './App.vue'
 import { router } from './router'
 import { i18n } from './i18n'
 import { setUnauthenticatedHandler } from './api/client'
 import { useSession } from './stores/session'
+import { dropMisplacedAriaChecked } from './a11y'
 
 const app = createApp(App)
 app.use(createPinia()).use(router).use(i18n)
@@ -20,3 +22,4 @@ setUnauthenticatedHandler(() => {
 })
 
 app.mount('#app')
+dropMisplacedAriaChecked()

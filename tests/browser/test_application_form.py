@@ -112,7 +112,7 @@ def test_saving_an_empty_form_shows_every_red_hint_beside_its_field(page: Page) 
     for role, field, hint in REQUIRED_HINTS:
         text = page.get_by_text(hint, exact=True)
         expect(text).to_be_visible()
-        expect(text).to_have_css("color", "rgb(245, 108, 108)")  # Element Plus's danger red
+        expect(text).to_have_css("color", "rgb(198, 40, 40)")  # the theme's danger red #c62828 (portal/src/theme.css)
         h = text.bounding_box()
         f = page.get_by_role(role, name=field, exact=True).bounding_box()
         assert h and f

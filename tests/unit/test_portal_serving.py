@@ -6,6 +6,7 @@ import gzip
 import json
 from pathlib import Path
 
+import brotli
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -52,6 +53,16 @@ def test_hashed_assets_are_cached_for_a_year_and_sent_gzipped(client: TestClient
     assert "javascript" in response.headers["content-type"]
     assert "门户" in response.text  # the client decompressed it
     assert len(gzip.compress(response.content)) < len(response.content)
+
+
+def test_assets_are_sent_brotli_compressed_when_the_browser_asks(client: TestClient) -> None:
+    plain = client.get("/assets/index-abc123.js", headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    with client.stream("GET", "/assets/index-abc123.js", headers={"accept-encoding": "gzip, deflate, br"}) as answer:
+        assert answer.headers["content-encoding"] == "br" and answer.headers["vary"] == "Accept-Encoding"
+        assert brotli.decompress(b"".join(answer.iter_raw())) == plain.content
+    refused = client.get("/assets/index-abc123.js", headers={"accept-encoding": "br;q=0, gzip"})
+    assert refused.headers["content-encoding"] == "gzip"
 
 
 def test_missing_files_and_api_paths_are_real_404s(client: TestClient) -> None:

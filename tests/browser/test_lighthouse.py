@@ -1,0 +1,150 @@
+"""Lighthouse (issue 18): accessibility and best practices at 100 on 登录, the application form and 查询.
+
+Lighthouse 12.2.3 (pinned in portal/package.json) runs with the venv's Node against the test stack and Debian's
+Chromium (CHROME_PATH), with the same headless flags as the browser tests and Lighthouse's desktop preset (1350 px
+wide: the portal is laid out for 1280×720 and up, not for the default's 412 px phone). 登录 is measured twice: at
+/login, and at / as a first visit meets it (redirected to /login). The two pages behind the login get the
+session of a fresh API login through --extra-headers (a Cookie header on every request Lighthouse's Chromium makes).
+A failing run prints every audit below full marks with what it found.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.browser.portal import CHROMIUM_ARGS
+from tests.support import login
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+LIGHTHOUSE = ROOT / "portal" / "node_modules" / "lighthouse" / "cli" / "index.js"
+NODE = ROOT / ".venv" / "bin" / "node"
+CATEGORIES = ("accessibility", "best-practices")
+# 登录 asks GET /api/v1/me first (is there a session already?); without one the answer is 401, which Chromium
+# logs as a console error, and Lighthouse's best-practices audit errors-in-console counts it. The portal's session
+# store is being changed not to ask on 登录 (a separate piece of issue 18); until then exactly this one item is
+# expected, and nothing else.
+LOGIN_ME_401 = "GET /api/v1/me answers 401 on 登录 and Chromium logs it (errors-in-console); fixed in the session store"
+
+
+def lighthouse(chromium: Path, url: str, cookie: str | None = None) -> dict[str, Any]:
+    if not LIGHTHOUSE.is_file():
+        pytest.fail(f"{LIGHTHOUSE} is missing: run `npm ci` in portal/ (lighthouse is a pinned devDependency)")
+    command = [
+        str(NODE),
+        str(LIGHTHOUSE),
+        url,
+        f"--only-categories={','.join(CATEGORIES)}",
+        "--output=json",
+        "--output-path=stdout",
+        "--quiet",
+        "--max-wait-for-load=30000",
+        "--preset=desktop",
+        f"--chrome-flags={' '.join(CHROMIUM_ARGS)}",
+    ]
+    if cookie:
+        command.append(f"--extra-headers={json.dumps({'Cookie': cookie})}")
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "CHROME_PATH": str(chromium)},
+        check=False,
+    )
+    assert done.returncode == 0, f"lighthouse failed ({done.returncode}):\n{done.stderr[-4000:]}"
+    report = json.loads(done.stdout)
+    assert not report.get("runtimeError"), report["runtimeError"]
+    return report
+
+
+def shortfalls(report: dict[str, Any]) -> dict[str, list[str]]:
+    """Per category, every audit that counts and is below full marks: id, title and the items it lists."""
+    found: dict[str, list[str]] = {}
+    for category in CATEGORIES:
+        for ref in report["categories"][category]["auditRefs"]:
+            audit = report["audits"][ref["id"]]
+            if ref["weight"] == 0 or audit["score"] is None or audit["score"] >= 1:
+                continue
+            items = (audit.get("details") or {}).get("items") or []
+            lines = [f"{audit['id']}: {audit['title']} (score {audit['score']})"]
+            for item in items[:10]:
+                node = item.get("node") or {}
+                lines.append(
+                    "    "
+                    + " ".join(
+                        str(x)
+                        for x in (
+                            item.get("description") or node.get("snippet") or "",
+                            item.get("url") or (item.get("sourceLocation") or {}).get("url") or node.get("selector"),
+                        )
+                        if x
+                    )
+                )
+            found.setdefault(category, []).append("\n".join(lines))
+    return found
+
+
+def scores(report: dict[str, Any]) -> dict[str, float]:
+    return {c: round(report["categories"][c]["score"] * 100) for c in CATEGORIES}
+
+
+def only_the_login_401(report: dict[str, Any]) -> bool:
+    """Best practices lost points only to errors-in-console, whose only item is the 401 of GET /api/v1/me."""
+    failing = [
+        ref["id"]
+        for ref in report["categories"]["best-practices"]["auditRefs"]
+        if ref["weight"]
+        and report["audits"][ref["id"]]["score"] is not None
+        and report["audits"][ref["id"]]["score"] < 1
+    ]
+    if failing != ["errors-in-console"]:
+        return False
+    items = report["audits"]["errors-in-console"]["details"]["items"]
+    if len(items) != 1:
+        return False
+    url = (items[0].get("sourceLocation") or {}).get("url", "")
+    return url.endswith("/api/v1/me") and "status of 401" in items[0].get("description", "")
+
+
+@pytest.fixture(scope="module")
+def session_cookie(stack) -> str:
+    client: httpx.Client = login(stack.gateway_url)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar)
+    client.close()
+    return cookie
+
+
+def assert_full_marks(report: dict[str, Any], where: str) -> None:
+    found = shortfalls(report)
+    assert not found, f"Lighthouse on {where}: {scores(report)}\n" + "\n".join(
+        f"[{category}]\n" + "\n".join(lines) for category, lines in found.items()
+    )
+
+
+@pytest.mark.parametrize("path", ["/login", "/"], ids=["login", "root-redirected-to-login"])
+def test_login(chromium: Path, stack, path: str) -> None:
+    report = lighthouse(chromium, f"{stack.gateway_url}{path}")
+    assert "/login" in report["finalDisplayedUrl"], report["finalDisplayedUrl"]
+    print(f"Lighthouse 登录 ({path}): {scores(report)}")
+    assert scores(report)["accessibility"] == 100, shortfalls(report)
+    print(json.dumps(report["audits"]["errors-in-console"].get("details"), ensure_ascii=False))
+    if scores(report)["best-practices"] < 100 and only_the_login_401(report):
+        pytest.xfail(LOGIN_ME_401)
+    assert_full_marks(report, "登录")
+
+
+@pytest.mark.parametrize("path", ["/xh/apply/CUSTOMS_CO", "/xh/query"], ids=["application-form", "query"])
+def test_pages_behind_the_login(chromium: Path, stack, session_cookie: str, path: str) -> None:
+    report = lighthouse(chromium, f"{stack.gateway_url}{path}", cookie=session_cookie)
+    assert report["finalDisplayedUrl"].endswith(path), f"not logged in: ended on {report['finalDisplayedUrl']}"
+    print(f"Lighthouse {path}: {scores(report)}")
+    assert_full_marks(report, path)

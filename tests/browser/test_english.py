@@ -209,9 +209,9 @@ def test_a_refused_delete_a_withdrawal_and_the_detail_in_english(page: Page, dem
     expect(main.get_by_text(f"Coordination No.: {number}")).to_be_visible()
     expect(main.get_by_text(re.compile(r"^Status:\s*Withdrawn$"))).to_be_visible()
     expect(page.get_by_role("tablist").get_by_role("tab", name=f"Details {number}")).to_be_visible()
-    history = main.get_by_role("list").filter(has_text="Saved as draft")
+    history = main.get_by_role("list").filter(has_text="Created")
     for move, between in [
-        ("Saved as draft", "→ Draft"),
+        ("Created", "Draft"),
         ("Submitted", "Draft → Declared"),
         ("Received by customs", "Declared → Pending"),
         ("Withdrawn", "Pending → Withdrawn"),

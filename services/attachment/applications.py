@@ -42,6 +42,7 @@ class NatsApplications(Applications):
         )
         return Application(
             id=uuid.UUID(view.id),
+            request_no=view.request_no,
             credit_code=view.credit_code,
             editable=view.editable,
             submitted=view.submitted_at is not None,

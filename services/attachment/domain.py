@@ -186,6 +186,7 @@ class Effects:
 @dataclass(frozen=True)
 class Application:
     id: uuid.UUID
+    request_no: str  # its 协调单号, which the audit trail names
     credit_code: str
     editable: bool
     submitted: bool
@@ -214,6 +215,7 @@ class Application:
             sha256=hashlib.sha256(content).hexdigest(),
             s3_key=f"{self.credit_code}/{self.id}/{id}",
             created_by=by,
+            request_no=self.request_no,
         )
 
 
@@ -233,6 +235,13 @@ class Attachment:
     created_by: str  # the user's id
     created_at: datetime | None = None  # stamped by the store
     damaged: bool = False  # failed its integrity check, or its object is gone
+    request_no: str = ""  # the application's 协调单号 ("" for a file kept before the number was)
+
+    @property
+    def audit_target(self) -> str:
+        """The file as the audit trail names it: its application's number, its name, and its id (names repeat),
+        `XT20261204000001/证明材料.pdf (<id>)`; a file name holds no "/"."""
+        return f"{self.request_no or self.request_id}/{self.filename} ({self.id})"
 
     def read_back(self, content: bytes | None, *, by: str) -> Effects:
         """The stored bytes, served only when they are the ones uploaded; otherwise the file is flagged damaged."""

@@ -84,7 +84,7 @@ class PostgresStore(repository.PostgresStore[Attachments], Store):
 DAMAGED = "(integrity_failed_at IS NOT NULL OR object_missing_at IS NOT NULL)"
 COLUMNS = (
     "id, request_id, credit_code, filename, content_type, size, sha256, s3_key, created_by, created_at,"
-    f" {DAMAGED} AS damaged"
+    f" {DAMAGED} AS damaged, request_no"
 )
 _LIVE = f"SELECT {COLUMNS} FROM attachments WHERE request_id = $1 AND deleted_at IS NULL"
 _FLAGS = {Damage.CORRUPTED: "integrity_failed_at", Damage.MISSING: "object_missing_at"}
@@ -122,7 +122,7 @@ class PostgresAttachments(repository.PostgresKeyed, Attachments):
                 case domain.Added(file=file, by=by):
                     file.created_at = await self.conn.fetchval(
                         "INSERT INTO attachments (id, request_id, credit_code, filename, content_type, size, sha256,"
-                        " s3_key, created_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING created_at",
+                        " s3_key, created_by, request_no) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING created_at",
                         file.id,
                         file.request_id,
                         file.credit_code,
@@ -132,6 +132,7 @@ class PostgresAttachments(repository.PostgresKeyed, Attachments):
                         file.sha256,
                         file.s3_key,
                         file.created_by,
+                        file.request_no,
                     )
                     await self._audit(file, by, "ATTACHMENT_UPLOAD")
                     await outbox.record(
@@ -170,8 +171,7 @@ class PostgresAttachments(repository.PostgresKeyed, Attachments):
                     await self._audit(file, by, "ATTACHMENT_DOWNLOAD")
 
     async def _audit(self, file: Attachment, actor: str, action: str) -> None:
-        target = f"{file.request_id}/{file.id}"
-        await audit.record(self.conn, actor=actor, enterprise=file.credit_code, action=action, target=target)
+        await audit.record(self.conn, actor=actor, enterprise=file.credit_code, action=action, target=file.audit_target)
 
     async def live_keys(self, before: datetime) -> set[str]:
         rows = await self.conn.fetch(

@@ -27,7 +27,18 @@ if TYPE_CHECKING:
     # The form is declared once, in the contracts (a frozen struct); the rules here only read its fields.
     from shared.contracts.coordination import RequestForm as Form
 
-CUSTOMS = "海关"  # who the history names for the receipt
+
+@dataclass(frozen=True)
+class Who:
+    """Who made a move: the name the status history shows people, and the login name the audit trail records."""
+
+    name: str
+    login: str
+
+
+# The receipt is customs' own move, made by no officer: the history and the audit trail both name 海关, which no
+# login name can be (they are ASCII), so a filter by actor never mixes it with a user's records.
+CUSTOMS = Who(name="海关", login="海关")
 
 REFUSALS: dict[Action, str] = {
     Action.SAVE: "当前状态不允许修改",
@@ -118,7 +129,7 @@ class Withdrawn:
 
 @dataclass(frozen=True)
 class Deleted:
-    by: str  # the user's login name, for the audit trail
+    by: Who
 
 
 @dataclass(frozen=True)
@@ -144,7 +155,7 @@ Event = Created | Updated | Submitted | Withdrawn | Deleted | StatusChanged | De
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    actor: str
+    by: Who
     action: Action
     from_status: Status | None
     to_status: Status
@@ -211,7 +222,7 @@ class Application:
         credit_code: str,
         enterprise_name: str,
         created_by: str,
-        actor: str,
+        by: Who,
         form: Form,
         agreement_code: str,
     ) -> tuple[Application, Effects]:
@@ -225,19 +236,19 @@ class Application:
             agreement_code=agreement_code,
         )
         return app, Effects(
-            history=(HistoryEntry(actor, Action.SAVE, None, app.status),),
+            history=(HistoryEntry(by, Action.SAVE, None, app.status),),
             events=(Created(), StatusChanged(None, app.status, None, app.version)),
         )
 
-    def save(self, actor: str, form: Form, agreement_code: str, *, version: int) -> Effects:
+    def save(self, by: Who, form: Form, agreement_code: str, *, version: int) -> Effects:
         """The enterprise edits the form; an application that was sent back becomes a draft again."""
         self._expect(version)
         source = self.status
-        moved = self._move(Action.SAVE, actor)
+        moved = self._move(Action.SAVE, by)
         self.form, self.agreement_code = form, agreement_code
         return Effects(moved.history, (Updated(), *(moved.events if self.status != source else ())))
 
-    def submit(self, actor: str, now: datetime, *, version: int | None, attachments_revision: int | None) -> Effects:
+    def submit(self, by: Who, now: datetime, *, version: int | None, attachments_revision: int | None) -> Effects:
         """Sent to customs, with the files the caller checked: at least one, none damaged."""
         self._expect(version)
         if attachments_revision is not None and attachments_revision != self.attachments_revision:
@@ -246,21 +257,21 @@ class Application:
             raise Incomplete("ATTACHMENT_REQUIRED", "提交失败:请至少上传一个附件")
         if self.damaged_attachments > 0:
             raise Incomplete("ATTACHMENT_DAMAGED", "附件已损坏，请删除后重新上传")
-        moved = self._move(Action.SUBMIT, actor)
+        moved = self._move(Action.SUBMIT, by)
         self.submitted_at = now
         return moved.then(Submitted())
 
-    def withdraw(self, actor: str, *, version: int | None) -> Effects:
+    def withdraw(self, by: Who, *, version: int | None) -> Effects:
         self._expect(version)
-        return self._move(Action.WITHDRAW, actor).then(Withdrawn())
+        return self._move(Action.WITHDRAW, by).then(Withdrawn())
 
-    def delete(self, username: str, *, version: int | None) -> Effects:
+    def delete(self, by: Who, *, version: int | None) -> Effects:
         self._expect(version)
         if not self.deletable:
             raise NotAllowed("DELETE_NOT_ALLOWED", "当前状态不允许删除")
         self.deleted = True
         self.version += 1
-        return Effects(events=(Deleted(by=username),))
+        return Effects(events=(Deleted(by),))
 
     def attachments_changed(self, *, count: int | None, damaged: int | None) -> Effects:
         """A file is being added or removed: only while the form may change, so no file changes after submission."""
@@ -291,7 +302,7 @@ class Application:
         return self._move(Action.RECEIPT_REJECT, CUSTOMS, reason=reason)
 
     def decide(
-        self, decision: Action, officer: str, *, seen: int, reason: str | None = None, outcome: str | None = None
+        self, decision: Action, officer: Who, *, seen: int, reason: str | None = None, outcome: str | None = None
     ) -> Effects:
         """An officer's ACCEPT, RETURN or CONCLUDE (`reason` is the reply of a conclusion), taken on version
         `seen` (0: not checked). If the application moved on first, or the officer decided on a version it has
@@ -311,7 +322,7 @@ class Application:
         if version is not None and version != self.version:
             raise Outdated()
 
-    def _move(self, action: Action, actor: str, *, reason: str | None = None, outcome: str | None = None) -> Effects:
+    def _move(self, action: Action, by: Who, *, reason: str | None = None, outcome: str | None = None) -> Effects:
         """One status move where the table allows it, with its history entry and status_changed event."""
         source, target = self.status, next_status(self.status, action)
         if target is None:
@@ -320,6 +331,6 @@ class Application:
         if outcome is not None:
             self.outcome, self.reply = outcome, reason
         return Effects(
-            history=(HistoryEntry(actor, action, source, target, reason),),
+            history=(HistoryEntry(by, action, source, target, reason),),
             events=(StatusChanged(source, target, reason, self.version),),
         )

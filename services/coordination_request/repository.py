@@ -13,7 +13,7 @@ import asyncpg
 import msgspec
 
 from services.coordination_request import domain
-from services.coordination_request.domain import Application, Effects
+from services.coordination_request.domain import Application, Effects, HistoryEntry
 from shared import audit, outbox, repository
 from shared.contracts import coordination as c
 from shared.contracts import events
@@ -201,31 +201,41 @@ class PostgresApplications(repository.PostgresKeyed, Applications):
         await self._record(app, effects)
 
     async def _record(self, app: Application, effects: Effects) -> None:
+        # The history names people by their display names; the audit trail by the login name of who acted, and the
+        # application by its 协调单号.
         for entry in effects.history:
             await self.conn.execute(
                 "INSERT INTO status_history (request_id, actor, action, from_status, to_status, reason)"
                 " VALUES ($1, $2, $3, $4, $5, $6)",
                 app.id,
-                entry.actor,
+                entry.by.name,
                 entry.action,
                 entry.from_status,
                 entry.to_status,
                 entry.reason,
             )
-            move = f"{entry.from_status or '-'}->{entry.to_status}"
             await audit.record(
                 self.conn,
-                actor=entry.actor,
+                actor=entry.by.login,
                 enterprise=app.credit_code,
                 action=f"REQUEST_{entry.action}",
-                target=f"{app.id} {move}",
+                target=move_target(app, entry),
             )
         for event in effects.events:
             if isinstance(event, domain.Deleted):
                 await audit.record(
-                    self.conn, actor=event.by, enterprise=app.credit_code, action="REQUEST_DELETE", target=str(app.id)
+                    self.conn,
+                    actor=event.by.login,
+                    enterprise=app.credit_code,
+                    action="REQUEST_DELETE",
+                    target=app.request_no,
                 )
         await outbox.record(self.conn, *(_outbox_event(app, event) for event in effects.events))
+
+
+def move_target(app: Application, entry: HistoryEntry) -> str:
+    """A move as the audit trail names it: the 协调单号 and the statuses, `XT20261204000001 DRAFT->PENDING`."""
+    return f"{app.request_no} {entry.from_status or '-'}->{entry.to_status}"
 
 
 def _outbox_event(app: Application, event: domain.Event) -> events.Event:

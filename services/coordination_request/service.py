@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from services.coordination_request import domain
-from services.coordination_request.domain import Application, Effects
+from services.coordination_request.domain import Application, Effects, Who
 from services.coordination_request.repository import Applications, PostgresStore, Store
 from shared import bus
 from shared.clock import Clock, china_date
@@ -43,6 +43,16 @@ def _request_id(text: str) -> uuid.UUID:
         return uuid.UUID(text)
     except ValueError:
         raise RequestNotFound() from None
+
+
+def _who(actor: Actor) -> Who:
+    return Who(name=actor.display_name, login=actor.username)
+
+
+def _officer(officer: str, officer_username: str) -> Who:
+    """The deciding officer as customs names them; an event published before it carried the login name (an
+    older customs-desk) gives the display name for both."""
+    return Who(name=officer, login=officer_username or officer)
 
 
 def _found(app: Application | None) -> Application:
@@ -135,7 +145,7 @@ class Requests:
                 credit_code=tenant,
                 enterprise_name=cmd.actor.enterprise_name or "",
                 created_by=cmd.actor.user_id,
-                actor=cmd.actor.display_name,
+                by=_who(cmd.actor),
                 form=form,
                 agreement_code=agreement_code,
             )
@@ -152,7 +162,7 @@ class Requests:
             if done := await apps.claim(cmd.actor, cmd.idempotency, c.CoordinationRequest):
                 return done
             app = _found(await apps.lock(_request_id(cmd.request_id), tenant))
-            await apps.save(app, app.save(cmd.actor.display_name, form, agreement_code, version=cmd.version))
+            await apps.save(app, app.save(_who(cmd.actor), form, agreement_code, version=cmd.version))
             return await self._kept(apps, cmd, _view(app))
 
     @answering
@@ -163,7 +173,7 @@ class Requests:
                 return done
             app = _found(await apps.lock(_request_id(cmd.request_id), tenant))
             effects = app.submit(
-                cmd.actor.display_name,
+                _who(cmd.actor),
                 self.clock.now(),
                 version=cmd.version,
                 attachments_revision=cmd.attachments_revision,
@@ -178,7 +188,7 @@ class Requests:
             if done := await apps.claim(cmd.actor, cmd.idempotency, c.CoordinationRequest):
                 return done
             app = _found(await apps.lock(_request_id(cmd.request_id), tenant))
-            await apps.save(app, app.withdraw(cmd.actor.display_name, version=cmd.version))
+            await apps.save(app, app.withdraw(_who(cmd.actor), version=cmd.version))
             return await self._kept(apps, cmd, _view(app))
 
     @answering
@@ -188,7 +198,7 @@ class Requests:
             if done := await apps.claim(cmd.actor, cmd.idempotency, c.Deleted):
                 return done
             app = _found(await apps.lock(_request_id(cmd.request_id), tenant))
-            await apps.save(app, app.delete(cmd.actor.username, version=cmd.version))
+            await apps.save(app, app.delete(_who(cmd.actor), version=cmd.version))
             return await self._kept(apps, cmd, c.Deleted(request_id=str(app.id)))
 
     @staticmethod
@@ -243,23 +253,26 @@ class Requests:
         await self._customs(conn, event.request_id, lambda app: app.fail_receipt(event.reason))
 
     async def on_case_accepted(self, conn: Any, event: CaseAccepted) -> None:
+        officer = _officer(event.officer, event.officer_username)
         await self._customs(
-            conn, event.request_id, lambda app: app.decide(Action.ACCEPT, event.officer, seen=event.request_version)
+            conn, event.request_id, lambda app: app.decide(Action.ACCEPT, officer, seen=event.request_version)
         )
 
     async def on_case_returned(self, conn: Any, event: CaseReturned) -> None:
+        officer = _officer(event.officer, event.officer_username)
         await self._customs(
             conn,
             event.request_id,
-            lambda app: app.decide(Action.RETURN, event.officer, seen=event.request_version, reason=event.reason),
+            lambda app: app.decide(Action.RETURN, officer, seen=event.request_version, reason=event.reason),
         )
 
     async def on_case_concluded(self, conn: Any, event: CaseConcluded) -> None:
+        officer = _officer(event.officer, event.officer_username)
         await self._customs(
             conn,
             event.request_id,
             lambda app: app.decide(
-                Action.CONCLUDE, event.officer, seen=event.request_version, reason=event.reply, outcome=event.outcome
+                Action.CONCLUDE, officer, seen=event.request_version, reason=event.reply, outcome=event.outcome
             ),
         )
 

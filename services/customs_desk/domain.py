@@ -5,7 +5,7 @@ decision records and events to keep with it). Standard library only."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -81,15 +81,23 @@ class ReceiptRejected:
     reason: str
 
 
+# A decision names its officer twice: `officer` (the display name) for the history people read,
+# `officer_username` (the login name) for the audit trail.
+
+
 @dataclass(frozen=True)
 class CaseAccepted:
     officer: str
+    _: KW_ONLY
+    officer_username: str
 
 
 @dataclass(frozen=True)
 class CaseReturned:
     officer: str
     reason: str
+    _: KW_ONLY
+    officer_username: str
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,8 @@ class CaseConcluded:
     officer: str
     outcome: str
     reply: str
+    _: KW_ONLY
+    officer_username: str
 
 
 Event = ReceiptAccepted | ReceiptRejected | CaseAccepted | CaseReturned | CaseConcluded
@@ -199,12 +209,14 @@ class Case:
         decision: Action,
         officer: str,
         *,
+        officer_username: str,
         version: int | None,
         reason: str | None = None,
         outcome: str | None = None,
         reply: str | None = None,
     ) -> Effects:
-        """An officer's ACCEPT, RETURN (with its reason) or CONCLUDE (with outcome and reply), taken on `version`."""
+        """An officer's ACCEPT, RETURN (with its reason) or CONCLUDE (with outcome and reply), taken on `version`;
+        `officer` is the display name, `officer_username` the login name."""
         if version is not None and version != self.version:
             raise Outdated()
         if self.awaiting_confirmation:
@@ -218,11 +230,11 @@ class Case:
         self.reply = self.reply if reply is None else reply
         self.version += 1
         if decision is Action.ACCEPT:
-            event: Event = CaseAccepted(officer)
+            event: Event = CaseAccepted(officer, officer_username=officer_username)
         elif decision is Action.RETURN:
-            event = CaseReturned(officer, reason or "")
+            event = CaseReturned(officer, reason or "", officer_username=officer_username)
         else:
-            event = CaseConcluded(officer, outcome or "", reply or "")
+            event = CaseConcluded(officer, outcome or "", reply or "", officer_username=officer_username)
         return Effects(decisions=(DecisionRecord(officer, decision, reason, outcome, reply),), events=(event,))
 
     def follow(self, status: Status, request_version: int) -> bool:

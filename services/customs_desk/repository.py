@@ -162,6 +162,11 @@ class PostgresCases(repository.PostgresKeyed, Cases):
         )
 
 
+def _officer(event: domain.CaseAccepted | domain.CaseReturned | domain.CaseConcluded) -> dict[str, str]:
+    """Who decided: the display name for the history, the login name for the audit trail."""
+    return {"officer": event.officer, "officer_username": event.officer_username}
+
+
 def outbox_event(case_id: uuid.UUID, request_id: uuid.UUID, request_version: int, event: domain.Event) -> events.Event:
     """The published form of what a move caused; a decision names the application version it was taken on."""
     ids = {"request_id": str(request_id), "case_id": str(case_id)}
@@ -171,16 +176,16 @@ def outbox_event(case_id: uuid.UUID, request_id: uuid.UUID, request_version: int
         case domain.ReceiptRejected():
             return outbox.new_event(events.ReceiptRejected, request_id=str(request_id), reason=event.reason)
         case domain.CaseAccepted():
-            return outbox.new_event(events.CaseAccepted, **ids, officer=event.officer, request_version=request_version)
+            return outbox.new_event(events.CaseAccepted, **ids, **_officer(event), request_version=request_version)
         case domain.CaseReturned():
             return outbox.new_event(
-                events.CaseReturned, **ids, officer=event.officer, request_version=request_version, reason=event.reason
+                events.CaseReturned, **ids, **_officer(event), request_version=request_version, reason=event.reason
             )
         case domain.CaseConcluded():
             return outbox.new_event(
                 events.CaseConcluded,
                 **ids,
-                officer=event.officer,
+                **_officer(event),
                 request_version=request_version,
                 outcome=event.outcome,
                 reply=event.reply,

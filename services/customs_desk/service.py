@@ -174,7 +174,12 @@ class CustomsDesk:
             if done := await cases.claim(d.actor, d.idempotency, c.Case):
                 return done  # this decision's retry: the case as the first try left it
             case = _found(await cases.lock(_request_id(d.request_id)))
-            await cases.save(case, case.decide(decision, d.actor.display_name, version=d.version, **details))
+            await cases.save(
+                case,
+                case.decide(
+                    decision, d.actor.display_name, officer_username=d.actor.username, version=d.version, **details
+                ),
+            )
             view = _view(case)
             await cases.complete(d.actor, d.idempotency, view)
         return view

@@ -109,6 +109,7 @@ class CaseAccepted(Event, frozen=True, kw_only=True):
     request_id: str
     case_id: str
     officer: str
+    officer_username: str = ""  # the officer's login name, for the audit trail; "" from an older customs-desk
     request_version: int = 0  # the application version the officer decided on; 0 = not checked
 
 
@@ -117,6 +118,7 @@ class CaseReturned(Event, frozen=True, kw_only=True):
     request_id: str
     case_id: str
     officer: str
+    officer_username: str = ""  # the officer's login name, for the audit trail; "" from an older customs-desk
     request_version: int = 0  # the application version the officer decided on; 0 = not checked
     reason: str
 
@@ -126,6 +128,7 @@ class CaseConcluded(Event, frozen=True, kw_only=True):
     request_id: str
     case_id: str
     officer: str
+    officer_username: str = ""  # the officer's login name, for the audit trail; "" from an older customs-desk
     request_version: int = 0  # the application version the officer decided on; 0 = not checked
     outcome: str
     reply: str

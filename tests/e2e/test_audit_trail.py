@@ -13,6 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
+from shared.demo import USERS as DEMO_USERS
 from tests.support import PDF, create, form, link, login, upload, wait_until
 
 AUDIT = "/api/v1/customs/audit-records"
@@ -25,11 +26,23 @@ def records(officer: httpx.Client, **params) -> list[dict]:
     return response.json()["items"]
 
 
+# Who each move of the walk below is recorded under: the login name of who acted, 海关 for customs' own receipt.
+WALK = {
+    "REQUEST_SAVE": "demo",
+    "ATTACHMENT_UPLOAD": "demo",
+    "ATTACHMENT_DOWNLOAD": "demo",
+    "REQUEST_SUBMIT": "demo",
+    "REQUEST_RECEIPT_ACCEPT": "海关",
+    "REQUEST_ACCEPT": "officer",
+}
+
+
 def test_an_applications_life_is_in_the_audit_trail(stack, officer: httpx.Client) -> None:
     demo = login(stack.gateway_url)
     body = form()
     link(demo, body)
     saved = create(demo, body)
+    number = saved["requestNo"]
     attachment = upload(demo, saved["id"], PDF).json()["attachment"]
     assert demo.get(f"/api/v1/coordination-requests/{saved['id']}/attachments/{attachment['id']}").content == PDF
     rid = "audit-" + uuid.uuid4().hex
@@ -37,20 +50,36 @@ def test_an_applications_life_is_in_the_audit_trail(stack, officer: httpx.Client
         demo.post(f"/api/v1/coordination-requests/{saved['id']}/submit", headers={"X-Request-Id": rid}).status_code
         == 200
     )
+    case = f"/api/v1/customs/coordination-requests/{saved['id']}"
+    wait_until(lambda: officer.get(case).json().get("case") or {}, lambda found: found.get("canAccept", False))
+    assert officer.post(f"{case}/accept").status_code == 200
 
-    mine = wait_until(
-        lambda: [r for r in records(officer, enterprise=CREDIT, limit=200) if saved["id"] in r["target"]],
-        lambda found: (
-            {"REQUEST_SAVE", "ATTACHMENT_UPLOAD", "ATTACHMENT_DOWNLOAD", "REQUEST_SUBMIT"}
-            <= {r["action"] for r in found}
-        ),
+    trail = wait_until(
+        lambda: records(officer, enterprise=CREDIT, limit=200),
+        lambda found: set(WALK) <= {r["action"] for r in found if r["target"].startswith(number)},
     )
+    # Issue 18: the application's records name it by its 协调单号, never by its id; each names who acted by login.
+    assert not [r for r in trail if saved["id"] in r["target"]]
+    assert not {r["actor"] for r in trail} & {user.display_name for user in DEMO_USERS}
+    mine = [r for r in trail if r["target"].startswith(number)]
+    assert {(r["action"], r["actor"]) for r in mine} == set(WALK.items())
+    assert {r["action"]: r["target"] for r in mine if r["service"] == "coordination_request"} == {
+        "REQUEST_SAVE": f"{number} -->DRAFT",
+        "REQUEST_SUBMIT": f"{number} DRAFT->DECLARED",
+        "REQUEST_RECEIPT_ACCEPT": f"{number} DECLARED->PENDING",
+        "REQUEST_ACCEPT": f"{number} PENDING->COORDINATING",
+    }
+    file = f"{number}/{attachment['filename']} ({attachment['id']})"
+    assert {r["target"] for r in mine if r["service"] == "attachment"} == {file}
     submit = next(r for r in mine if r["action"] == "REQUEST_SUBMIT")
     assert submit["requestId"] == rid and submit["result"] == "SUCCESS" and submit["enterprise"] == CREDIT
     assert submit["client"] == "127.0.0.1" and submit["service"] == "coordination_request"
     upload_record = next(r for r in mine if r["action"] == "ATTACHMENT_UPLOAD")
     assert upload_record["actor"] == "demo" and upload_record["client"] == "127.0.0.1"
     assert [r["at"] for r in mine] == sorted((r["at"] for r in mine), reverse=True)
+    # The officer's filter by actor finds the decision under the officer's login name.
+    accepted = records(officer, actor="officer", action="REQUEST_ACCEPT", limit=200)
+    assert any(r["target"] == f"{number} PENDING->COORDINATING" for r in accepted)
 
 
 def test_logins_logouts_and_refusals_are_recorded(stack, officer: httpx.Client) -> None:

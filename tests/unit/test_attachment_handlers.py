@@ -179,6 +179,7 @@ class Kept:
     """An application as coordination-request keeps it, with what it was told about the files."""
 
     credit_code: str
+    request_no: str
     editable: bool = True
     submitted: bool = False
     revision: int = 0
@@ -197,7 +198,7 @@ class CoordinationRequest(Applications):
 
     def draft(self, actor: Actor = ME) -> str:
         request_id = uuid.uuid4()
-        self.kept[request_id] = Kept(credit_code=actor.credit_code or "")
+        self.kept[request_id] = Kept(actor.credit_code or "", f"XT20260310{len(self.kept) + 1:06d}")
         return str(request_id)
 
     def submit(self, request_id: str) -> None:
@@ -212,7 +213,11 @@ class CoordinationRequest(Applications):
         if app is None or (actor.role != "OFFICER" and app.credit_code != actor.credit_code):
             raise NotFound("协调申请不存在", code="REQUEST_NOT_FOUND")
         return Application(
-            id=uuid.UUID(request_id), credit_code=app.credit_code, editable=app.editable, submitted=app.submitted
+            id=uuid.UUID(request_id),
+            request_no=app.request_no,
+            credit_code=app.credit_code,
+            editable=app.editable,
+            submitted=app.submitted,
         )
 
     async def files_changed(self, actor: Actor, request_id: uuid.UUID, *, count: int, damaged: int) -> None:
@@ -281,6 +286,12 @@ def changes(store: InMemoryStore) -> list[tuple[str, str, str | None]]:
     return [(type(e).__name__, e.file.filename, getattr(e, "by", None)) for e in store.data.events]
 
 
+def audited(store: InMemoryStore) -> list[tuple[str, str, str]]:
+    """What the audit trail records of the changes: (event, actor, target); a removal with its application is
+    audited there."""
+    return [(type(e).__name__, e.by, e.file.audit_target) for e in store.data.events if getattr(e, "by", None)]
+
+
 # --- upload ------------------------------------------------------------------------------------------------
 
 
@@ -300,9 +311,14 @@ async def test_an_upload_keeps_the_file_and_its_object_and_tells_coordination_re
     content, _, meta = bucket.objects[f"{ME.credit_code}/{request_id}/{info.id}"]
     assert content == PDF and meta == {"content_type": "application/pdf", "sha256": info.sha256}
     assert changes(store) == [("Added", "证明材料.pdf", "demo")]
-    assert store.data.rows[uuid.UUID(info.id)].created_by == "u1"
+    # The audit trail names the file by its application's 协调单号, its name and its id; the actor by login name.
+    assert audited(store) == [("Added", "demo", f"XT20260310000001/证明材料.pdf ({info.id})")]
+    kept_file = store.data.rows[uuid.UUID(info.id)]
+    assert (kept_file.created_by, kept_file.request_no) == ("u1", "XT20260310000001")
     assert store.data.locked == [uuid.UUID(request_id)]  # the limits were counted with the files held
-    assert coordination.kept[uuid.UUID(request_id)] == Kept(ME.credit_code or "", revision=1, count=1, damaged=0)
+    assert coordination.kept[uuid.UUID(request_id)] == Kept(
+        ME.credit_code or "", "XT20260310000001", revision=1, count=1, damaged=0
+    )
     listed = await service.list(c.ListAttachments(actor=ME, request_id=request_id))
     assert listed.items == [info]
 
@@ -502,6 +518,22 @@ async def test_a_download_serves_the_uploaded_bytes_and_is_audited(
     got = await service.download(ref(request_id, info.id))
     assert (got.info, got.content) == (info, PDF)
     assert changes(store)[-1] == ("Downloaded", "证明材料.pdf", "demo")
+    assert audited(store)[-1] == ("Downloaded", "demo", f"XT20260310000001/证明材料.pdf ({info.id})")
+
+
+def test_a_file_kept_before_its_application_number_is_audited_by_the_applications_id() -> None:
+    file = Attachment(
+        id=uuid.uuid4(),
+        request_id=uuid.uuid4(),
+        credit_code=ME.credit_code or "",
+        filename="证明材料.pdf",
+        content_type="application/pdf",
+        size=len(PDF),
+        sha256=hashlib.sha256(PDF).hexdigest(),
+        s3_key="k",
+        created_by="u1",
+    )
+    assert file.audit_target == f"{file.request_id}/证明材料.pdf ({file.id})"
 
 
 async def test_downloads_are_scoped_to_the_enterprise_and_to_submitted_applications_for_officers(
@@ -523,6 +555,7 @@ async def test_downloads_are_scoped_to_the_enterprise_and_to_submitted_applicati
     coordination.submit(request_id)
     assert (await service.download(ref(request_id, info.id, OFFICER))).content == PDF
     assert [e for e in changes(store) if e[0] == "Downloaded"] == [("Downloaded", "证明材料.pdf", "officer")]
+    assert audited(store)[-1] == ("Downloaded", "officer", f"XT20260310000001/证明材料.pdf ({info.id})")
 
 
 @pytest.mark.parametrize(
@@ -581,6 +614,7 @@ async def test_a_delete_removes_the_file_and_its_object_and_tells_coordination_r
 
     assert await service.delete(ref(request_id, info.id)) == info
     assert changes(store)[-1] == ("Removed", "证明材料.pdf", "demo")
+    assert audited(store)[-1] == ("Removed", "demo", f"XT20260310000001/证明材料.pdf ({info.id})")
     assert list(bucket.objects) == [f"{ME.credit_code}/{request_id}/{kept.id}"]
     assert coordination.changes[-1] == (1, 0)
     assert (await service.list(c.ListAttachments(actor=ME, request_id=request_id))).items == [kept]

@@ -13,8 +13,9 @@ import pytest
 
 from services.coordination_request import domain
 from services.coordination_request.domain import Application, Effects
-from services.coordination_request.repository import Applications
+from services.coordination_request.repository import Applications, move_target
 from services.coordination_request.service import Requests
+from services.identity.admin import USERNAME
 from shared.contracts import coordination as c
 from shared.contracts import registry
 from shared.contracts.common import Actor, FieldError
@@ -63,6 +64,7 @@ class InMemoryApplications(InMemoryKeys, Applications):
         self.counters: dict[date, int] = {}
         self.history_of: dict[uuid.UUID, list[c.HistoryEntry]] = {}
         self.events: list[domain.Event] = []
+        self.audit: list[tuple[str, str, str]] = []  # (actor, action, target), as the store records them
         self.keys: dict[tuple[str, str], tuple[str, bytes | None]] = {}  # (user, key) -> (fingerprint, reply)
 
     async def next_sequence(self, day: date) -> int:
@@ -103,13 +105,17 @@ class InMemoryApplications(InMemoryKeys, Applications):
             self.history_of.setdefault(app.id, []).append(
                 c.HistoryEntry(
                     at=NOW,
-                    actor=entry.actor,
+                    actor=entry.by.name,
                     action=entry.action,
                     from_status=entry.from_status,
                     to_status=entry.to_status,
                     reason=entry.reason,
                 )
             )
+            self.audit.append((entry.by.login, f"REQUEST_{entry.action}", move_target(app, entry)))
+        self.audit += [
+            (e.by.login, "REQUEST_DELETE", app.request_no) for e in effects.events if isinstance(e, domain.Deleted)
+        ]
         self.events.extend(effects.events)
 
 
@@ -206,6 +212,11 @@ async def test_create_cleans_the_form_numbers_the_day_and_publishes(
     assert store.apps.events[1] == domain.StatusChanged(None, Status.DRAFT, None, 1)
     history = (await requests.get(c.RequestRef(actor=ME, request_id=first.id))).history
     assert [(h.action, h.from_status, h.to_status, h.actor) for h in history] == [("SAVE", None, "DRAFT", "张三")]
+    # The history names the user as people know them, the audit trail by login name and the application by number.
+    assert store.apps.audit == [
+        ("demo", "REQUEST_SAVE", "XT20260311000001 -->DRAFT"),
+        ("demo", "REQUEST_SAVE", "XT20260311000002 -->DRAFT"),
+    ]
 
 
 async def test_every_field_error_at_once_and_the_registry_asked_only_about_well_formed_ones(
@@ -277,7 +288,13 @@ async def test_submit_stamps_the_time_and_sends_the_form(requests: Requests, sto
     assert published(store) == ["StatusChanged", "Submitted"]
     assert store.apps.events[0] == domain.StatusChanged(Status.DRAFT, Status.DECLARED, None, done.version)
     history = (await requests.get(c.RequestRef(actor=ME, request_id=saved.id))).history
-    assert [(h.action, h.from_status, h.to_status) for h in history][-1] == ("SUBMIT", "DRAFT", "DECLARED")
+    assert [(h.action, h.from_status, h.to_status, h.actor) for h in history][-1] == (
+        "SUBMIT",
+        "DRAFT",
+        "DECLARED",
+        "张三",
+    )
+    assert store.apps.audit[-1] == ("demo", "REQUEST_SUBMIT", f"{saved.request_no} DRAFT->DECLARED")
 
 
 @pytest.mark.parametrize(
@@ -341,7 +358,8 @@ async def test_delete_keeps_the_row_but_hides_it(requests: Requests, store: InMe
     done = await requests.delete(c.TransitionCommand(actor=ME, request_id=saved.id, version=saved.version))
 
     assert done == c.Deleted(request_id=saved.id)
-    assert store.apps.events == [domain.Deleted(by="demo")]
+    assert store.apps.events == [domain.Deleted(domain.Who(name="张三", login="demo"))]
+    assert store.apps.audit[-1] == ("demo", "REQUEST_DELETE", saved.request_no)
     assert store.apps.rows[uuid.UUID(saved.id)].deleted
     await refused(requests.get(c.RequestRef(actor=ME, request_id=saved.id)), 404, "REQUEST_NOT_FOUND")
     assert (await requests.list(c.ListQuery(actor=ME))).total == 0
@@ -415,11 +433,18 @@ async def test_receipt_accepted_or_rejected(requests: Requests, store: InMemoryS
         domain.StatusChanged(Status.DECLARED, Status.RECEIPT_FAILED, "原产地证书（声明）已被撤销", failed.version)
     ]
     assert (failed.history[-1].actor, failed.history[-1].action) == ("海关", "RECEIPT_REJECT")
+    assert store.apps.audit[-1] == ("海关", "REQUEST_RECEIPT_REJECT", f"{saved.request_no} DECLARED->RECEIPT_FAILED")
 
     await requests.submit(c.TransitionCommand(actor=ME, request_id=saved.id))
     await requests.on_receipt_accepted(None, ReceiptAccepted(**_event(saved.id), case_id="k"))
     pending = await requests.get(c.RequestRef(actor=ME, request_id=saved.id))
     assert (pending.status, pending.status_label, pending.status_reason) == ("PENDING", "待办", None)
+    assert store.apps.audit[-1] == ("海关", "REQUEST_RECEIPT_ACCEPT", f"{saved.request_no} DECLARED->PENDING")
+
+
+def test_customs_own_moves_are_audited_under_a_name_no_user_can_log_in_with() -> None:
+    assert domain.CUSTOMS == domain.Who(name="海关", login="海关")
+    assert not USERNAME.match(domain.CUSTOMS.login)
 
 
 async def test_a_late_receipt_changes_nothing(requests: Requests, store: InMemoryStore) -> None:
@@ -433,10 +458,18 @@ async def test_a_late_receipt_changes_nothing(requests: Requests, store: InMemor
 async def test_officers_accept_then_conclude(requests: Requests, store: InMemoryStore) -> None:
     pending = await submitted(requests, store)
     await requests.on_case_accepted(
-        None, CaseAccepted(**_event(pending.id), case_id="k", officer="王关员", request_version=pending.version)
+        None,
+        CaseAccepted(
+            **_event(pending.id),
+            case_id="k",
+            officer="王关员",
+            officer_username="officer",
+            request_version=pending.version,
+        ),
     )
     coordinating = await requests.get(c.RequestRef(actor=OFFICER, request_id=pending.id))
     assert (coordinating.status, coordinating.history[-1].actor) == ("COORDINATING", "王关员")
+    assert store.apps.audit[-1] == ("officer", "REQUEST_ACCEPT", f"{pending.request_no} PENDING->COORDINATING")
 
     await requests.on_case_concluded(
         None,
@@ -444,6 +477,7 @@ async def test_officers_accept_then_conclude(requests: Requests, store: InMemory
             **_event(pending.id),
             case_id="k",
             officer="王关员",
+            officer_username="officer",
             request_version=coordinating.version,
             outcome="SUCCESS",
             reply="已与进口国海关协调成功",
@@ -451,6 +485,7 @@ async def test_officers_accept_then_conclude(requests: Requests, store: InMemory
     )
     done = await requests.get(c.RequestRef(actor=ME, request_id=pending.id))
     assert (done.status, done.outcome, done.outcome_label) == ("CONCLUDED", "SUCCESS", "协调成功")
+    assert (done.history[-1].actor, store.apps.audit[-1][0]) == ("王关员", "officer")
     assert done.reply == done.status_reason == "已与进口国海关协调成功"
     assert published(store) == ["StatusChanged", "StatusChanged"]
 
@@ -458,11 +493,33 @@ async def test_officers_accept_then_conclude(requests: Requests, store: InMemory
 async def test_an_officers_return_keeps_its_reason(requests: Requests, store: InMemoryStore) -> None:
     pending = await submitted(requests, store)
     await requests.on_case_returned(
-        None, CaseReturned(**_event(pending.id), case_id="k", officer="王关员", reason="补")
+        None,
+        CaseReturned(**_event(pending.id), case_id="k", officer="王关员", officer_username="officer", reason="补"),
     )
     returned = await requests.get(c.RequestRef(actor=ME, request_id=pending.id))
     assert (returned.status, returned.status_reason, returned.outcome, returned.reply) == ("RETURNED", "补", None, None)
-    assert returned.history[-1].reason == "补"
+    assert (returned.history[-1].reason, returned.history[-1].actor) == ("补", "王关员")
+    assert store.apps.audit[-1] == ("officer", "REQUEST_RETURN", f"{pending.request_no} PENDING->RETURNED")
+
+
+async def test_a_decision_from_an_older_customs_desk_is_audited_under_the_officers_display_name(
+    requests: Requests, store: InMemoryStore
+) -> None:
+    """Events published before they carried the officer's login name name the officer by display name only."""
+    pending = await submitted(requests, store)
+    published_before = {
+        "eventId": str(uuid.uuid4()),
+        "occurredAt": NOW.isoformat(),
+        "requestId": pending.id,
+        "caseId": "k",
+        "officer": "王关员",
+        "requestVersion": pending.version,
+    }
+    event = msgspec.json.decode(msgspec.json.encode(published_before), type=CaseAccepted)
+    await requests.on_case_accepted(None, event)
+    accepted = await requests.get(c.RequestRef(actor=ME, request_id=pending.id))
+    assert (accepted.status, accepted.history[-1].actor) == ("COORDINATING", "王关员")
+    assert store.apps.audit[-1] == ("王关员", "REQUEST_ACCEPT", f"{pending.request_no} PENDING->COORDINATING")
 
 
 async def test_a_decision_on_a_status_that_moved_on_is_refused_back_to_customs(

@@ -44,7 +44,7 @@ def test_the_decisions_a_settled_case_allows(status: Status, allowed: set[Action
 def test_a_decision_changes_the_case_at_once_and_awaits_confirmation() -> None:
     c = case(Status.COORDINATING)
     c.note = "受理未生效"
-    c.decide(Action.CONCLUDE, "王关员", version=5, outcome="SUCCESS", reply="已协调")
+    c.decide(Action.CONCLUDE, "王关员", officer_username="officer", version=5, outcome="SUCCESS", reply="已协调")
     assert (c.status, c.pending_decision, c.version, c.note) == (Status.CONCLUDED, "CONCLUDE", 6, None)
     assert (c.outcome, c.reply, c.decision_reason) == ("SUCCESS", "已协调", None)
     assert c.awaiting_confirmation
@@ -85,7 +85,7 @@ def test_refused_decisions(
     c: Case, decision: Action, version: int | None, refusal: type, code: str | None, message: str | None
 ) -> None:
     with pytest.raises(refusal) as refused:
-        c.decide(decision, "王关员", version=version, reason="r")
+        c.decide(decision, "王关员", officer_username="officer", version=version, reason="r")
     assert (refused.value.code, refused.value.message) == (code, message)
     assert c.version == 5
 
@@ -154,9 +154,9 @@ def test_a_drafts_creation_and_its_move_to_declared_cost_customs_no_transaction(
 
 def test_a_decision_says_what_it_caused() -> None:
     c = case(Status.PENDING)
-    assert c.decide(Action.RETURN, "王关员", version=5, reason="补充材料") == Effects(
+    assert c.decide(Action.RETURN, "王关员", officer_username="officer", version=5, reason="补充材料") == Effects(
         decisions=(DecisionRecord("王关员", Action.RETURN, reason="补充材料"),),
-        events=(CaseReturned("王关员", "补充材料"),),
+        events=(CaseReturned("王关员", "补充材料", officer_username="officer"),),
     )
 
 

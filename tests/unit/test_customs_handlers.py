@@ -358,14 +358,16 @@ async def test_an_officer_accepts_then_concludes(desk: CustomsDesk, store: InMem
         True,
     )
     assert not (accepted.can_return or accepted.can_conclude)
-    assert store.cases.events == [domain.CaseAccepted("王关员")]
+    assert store.cases.events == [domain.CaseAccepted("王关员", officer_username="officer")]
 
     coordinating = await confirmed(desk, store, case, Status.COORDINATING)
     assert (coordinating.can_return, coordinating.can_conclude) == (True, True)
     store.cases.events.clear()
     concluded = await desk.conclude(decision(coordinating, outcome="SUCCESS", reply=" 已与进口国海关协调成功 "))
     assert (concluded.status, concluded.outcome, concluded.reply) == ("CONCLUDED", "SUCCESS", "已与进口国海关协调成功")
-    assert store.cases.events == [domain.CaseConcluded("王关员", "SUCCESS", "已与进口国海关协调成功")]
+    assert store.cases.events == [
+        domain.CaseConcluded("王关员", "SUCCESS", "已与进口国海关协调成功", officer_username="officer")
+    ]
     assert [record for _, record in store.cases.decisions] == [
         DecisionRecord("王关员", Action.ACCEPT),
         DecisionRecord("王关员", Action.CONCLUDE, outcome="SUCCESS", reply="已与进口国海关协调成功"),
@@ -381,7 +383,7 @@ async def test_an_officer_returns_with_a_reason(desk: CustomsDesk, store: InMemo
         "请补充材料",
         True,
     )
-    assert store.cases.events == [domain.CaseReturned("王关员", "请补充材料")]
+    assert store.cases.events == [domain.CaseReturned("王关员", "请补充材料", officer_username="officer")]
     assert [record for _, record in store.cases.decisions] == [
         DecisionRecord("王关员", Action.RETURN, reason="请补充材料")
     ]
@@ -490,7 +492,10 @@ async def test_a_retried_decision_replays_the_first_reply_and_decides_once(
     again = await desk.accept(decision(case, idempotency=key))
 
     assert again == first
-    assert store.cases.events == [domain.CaseAccepted("王关员")] and len(store.cases.decisions) == 1
+    assert (
+        store.cases.events == [domain.CaseAccepted("王关员", officer_username="officer")]
+        and len(store.cases.decisions) == 1
+    )
     await refused(
         desk.accept(decision(case, idempotency=IdempotencyKey(key="accept-1", fingerprint="another body"))),
         422,
@@ -544,10 +549,17 @@ def test_the_published_events_name_the_case_and_the_version_decided_on() -> None
         "request_id": str(request_id),
         "reason": "已被撤销",
     }
-    common = {**ids, "officer": "王关员", "request_version": 3}
-    assert published(domain.CaseAccepted("王关员")) == {"type": events.CaseAccepted, **common}
-    assert published(domain.CaseReturned("王关员", "补")) == {"type": events.CaseReturned, **common, "reason": "补"}
-    assert published(domain.CaseConcluded("王关员", "SUCCESS", "答")) == {
+    common = {**ids, "officer": "王关员", "officer_username": "officer", "request_version": 3}
+    assert published(domain.CaseAccepted("王关员", officer_username="officer")) == {
+        "type": events.CaseAccepted,
+        **common,
+    }
+    assert published(domain.CaseReturned("王关员", "补", officer_username="officer")) == {
+        "type": events.CaseReturned,
+        **common,
+        "reason": "补",
+    }
+    assert published(domain.CaseConcluded("王关员", "SUCCESS", "答", officer_username="officer")) == {
         "type": events.CaseConcluded,
         **common,
         "outcome": "SUCCESS",

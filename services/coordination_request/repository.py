@@ -235,7 +235,7 @@ class PostgresApplications(repository.PostgresKeyed, Applications):
 
 def move_target(app: Application, entry: HistoryEntry) -> str:
     """A move as the audit trail names it: the 协调单号 and the statuses, `XT20261204000001 DRAFT->PENDING`."""
-    return f"{app.request_no} {entry.from_status or '-'}->{entry.to_status}"
+    return f"{app.request_no} {entry.from_status or ''}->{entry.to_status}"  # a creation: `XT… ->DRAFT`
 
 
 def _outbox_event(app: Application, event: domain.Event) -> events.Event:

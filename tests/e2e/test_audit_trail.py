@@ -64,7 +64,7 @@ def test_an_applications_life_is_in_the_audit_trail(stack, officer: httpx.Client
     mine = [r for r in trail if r["target"].startswith(number)]
     assert {(r["action"], r["actor"]) for r in mine} == set(WALK.items())
     assert {r["action"]: r["target"] for r in mine if r["service"] == "coordination_request"} == {
-        "REQUEST_SAVE": f"{number} -->DRAFT",
+        "REQUEST_SAVE": f"{number} ->DRAFT",
         "REQUEST_SUBMIT": f"{number} DRAFT->DECLARED",
         "REQUEST_RECEIPT_ACCEPT": f"{number} DECLARED->PENDING",
         "REQUEST_ACCEPT": f"{number} PENDING->COORDINATING",

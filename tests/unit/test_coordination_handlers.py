@@ -214,8 +214,8 @@ async def test_create_cleans_the_form_numbers_the_day_and_publishes(
     assert [(h.action, h.from_status, h.to_status, h.actor) for h in history] == [("SAVE", None, "DRAFT", "张三")]
     # The history names the user as people know them, the audit trail by login name and the application by number.
     assert store.apps.audit == [
-        ("demo", "REQUEST_SAVE", "XT20260311000001 -->DRAFT"),
-        ("demo", "REQUEST_SAVE", "XT20260311000002 -->DRAFT"),
+        ("demo", "REQUEST_SAVE", "XT20260311000001 ->DRAFT"),
+        ("demo", "REQUEST_SAVE", "XT20260311000002 ->DRAFT"),
     ]
 
 

@@ -1,7 +1,8 @@
 """`make bench`: speed and memory figures of the real stack, each beside its raw limit measured in the same run.
 
 1. Reference search in process (target: well under 1 ms per query).
-2. The portal's budgets: build time, initial JS+CSS as served (compressed), first screen ready (tests/bench_portal.py).
+2. The portal's budgets: build time, initial JS+CSS as served (compressed), first screen ready, and Lighthouse's
+   performance score, LCP and total blocking time of 登录, the application form and 查询 (tests/bench_portal.py).
 3. The composed API on the running stack (embedded PostgreSQL, NATS, SeaweedFS, every service, the gateway), driven
    by a load generator in its own process that reports its own CPU:
    提交 (c=32) against the same transaction written straight to PostgreSQL (c=16); 暂存 (c=32) against a bare
@@ -837,6 +838,7 @@ def bench_stack(results: dict[str, Any]) -> None:
             loaded.stop()
         results["memory"] = memory_report(procs, idle, loaded)
         results["portal"].update(bench_portal.bench_first_screen(running.gateway_url))
+        results["portal"].update(bench_portal.bench_lighthouse(running.gateway_url))
 
 
 def memory_report(procs: StackProcesses, idle: dict, loaded: MemorySampler) -> dict[str, Any]:

@@ -68,3 +68,44 @@ def bench_first_screen(base_url: str, runs: int = 7) -> dict[str, float]:
         f"(budget {BUDGET_FIRST_SCREEN_MS:.0f} ms, {_verdict(median, BUDGET_FIRST_SCREEN_MS)})"
     )
     return {"portal_initial_kb": initial_kb, "portal_first_screen_ms": median}
+
+
+# Lighthouse's performance score is timing, so it is a figure of the bench, never a test (issue 18's targets).
+TARGET_PERFORMANCE = 95
+TARGET_LCP_MS = 1500.0
+LIGHTHOUSE_PAGES = (("登录", "/login", False), ("申请单", "/xh/apply/CUSTOMS_CO", True), ("查询", "/xh/query", True))
+
+
+def bench_lighthouse(base_url: str) -> dict[str, float]:
+    """Lighthouse 12.2.3's performance category (desktop preset) on 登录, the application form and 查询: the score,
+    largest contentful paint and total blocking time of each."""
+    if not CHROMIUM.exists():
+        print("\nportal Lighthouse performance: skipped (no /usr/bin/chromium)")
+        return {}
+    from tests import lighthouse
+    from tests.support import login
+
+    client = login(base_url)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar)
+    client.close()
+    print(
+        f"\nportal Lighthouse performance (desktop preset; targets: score >= {TARGET_PERFORMANCE}, LCP < {TARGET_LCP_MS:.0f} ms)"
+    )
+    figures: dict[str, float] = {}
+    for name, path, behind_login in LIGHTHOUSE_PAGES:
+        try:
+            report = lighthouse.run(base_url + path, ("performance",), cookie=cookie if behind_login else None)
+        except lighthouse.LighthouseError as error:
+            print(f"  {name}: not measured ({error})")
+            continue
+        score = round(report["categories"]["performance"]["score"] * 100)
+        lcp = report["audits"]["largest-contentful-paint"]["numericValue"]
+        tbt = report["audits"]["total-blocking-time"]["numericValue"]
+        met = score >= TARGET_PERFORMANCE and lcp < TARGET_LCP_MS
+        print(
+            f"  {name:<4} {path:<22} score {score:3d}  LCP {lcp:6.0f} ms  total blocking time {tbt:5.0f} ms"
+            f"  ({'target met' if met else 'BELOW TARGET'})"
+        )
+        key = path.strip("/").replace("/", "_")
+        figures |= {f"lighthouse_{key}_score": score, f"lighthouse_{key}_lcp_ms": lcp, f"lighthouse_{key}_tbt_ms": tbt}
+    return figures

@@ -53,6 +53,7 @@ declare module 'vue' {
     RequestFilters: typeof import('./components/RequestFilters.vue')['default']
     RouterLink: typeof import('vue-router')['RouterLink']
     RouterView: typeof import('vue-router')['RouterView']
+    SeniorModeSwitch: typeof import('./components/SeniorModeSwitch.vue')['default']
     StatusHistory: typeof import('./components/StatusHistory.vue')['default']
     StatusTag: typeof import('./components/StatusTag.vue')['default']
   }

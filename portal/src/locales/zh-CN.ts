@@ -176,6 +176,11 @@ export default {
     note: '备注',
     refresh: '刷新',
   },
+  senior: {
+    switch: '长辈版',
+    turnOn: '切换到长辈版：大字体、高对比度',
+    turnOff: '恢复标准版',
+  },
   audit: {
     actor: '操作人',
     enterprise: '企业',

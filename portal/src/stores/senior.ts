@@ -54,3 +54,10 @@ export const useSeniorMode = defineStore('senior', () => {
 
   return { on, set, toggle }
 })
+
+/** A table column's width for its props: in 长辈版 its text is 1.5×, so the column is 1.6× (with the thicker
+ * padding) and a table wider than its card scrolls inside it instead of cutting its cells. */
+export function useColumnWidth(): (px: number) => number {
+  const senior = useSeniorMode()
+  return (px: number) => (senior.on ? Math.round(px * 1.6) : px)
+}

@@ -81,7 +81,18 @@ LAYOUT_PROBLEMS = """
   const scrolls = (p) => {
     const s = getComputedStyle(p)
     // Element Plus's tabs scroll with arrows and a table's header scrolls with its body.
-    return /auto|scroll/.test(s.overflowX) || p.matches('.el-tabs__nav-wrap.is-scrollable, .el-table__header-wrapper')
+    return /auto|scroll/.test(s.overflowX) || p.matches('.is-scrollable > .el-tabs__nav-scroll, .el-table__header-wrapper')
+  }
+  // What can be seen of an element: its box cut by every ancestor that clips (a scrolled tab under its arrows).
+  const seenRect = (el) => {
+    const r = el.getBoundingClientRect()
+    let [left, top, right, bottom] = [r.left, r.top, r.right, r.bottom]
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX === 'visible') continue
+      const q = p.getBoundingClientRect()
+      ;[left, top, right, bottom] = [Math.max(left, q.left), Math.max(top, q.top), Math.min(right, q.right), Math.min(bottom, q.bottom)]
+    }
+    return { left, top, right, bottom }
   }
   const named = (el) => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} «${
     (el.getAttribute('aria-label') || el.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 30)}»`
@@ -118,7 +129,7 @@ LAYOUT_PROBLEMS = """
       for (let j = i + 1; j < items.length; j++) {
         const [a, b] = [items[i], items[j]]
         if (a.contains(b) || b.contains(a)) continue
-        const [p, q] = [a.getBoundingClientRect(), b.getBoundingClientRect()]
+        const [p, q] = [seenRect(a), seenRect(b)]
         const x = Math.min(p.right, q.right) - Math.max(p.left, q.left)
         const y = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top)
         if (x > 1 && y > 1) problems.push(`${named(a)} overlaps ${named(b)} by ${x}×${y}`)
@@ -275,6 +286,11 @@ def test_senior_mode_lays_out_every_main_screen_at_1280x720(page: Page, demo: ht
     expect(page.get_by_role("cell", name="待办").first).to_be_visible()
     assert_laid_out(page, "query")
 
+    page.get_by_role("button", name=application["requestNo"]).click()
+    expect(page.get_by_role("tab", name=f"详情 {application['requestNo']}", selected=True)).to_be_visible()
+    expect(page.get_by_role("region", name="附件").get_by_role("row").nth(1)).to_be_visible()
+    assert_laid_out(page, "detail")
+
     menu(page).get_by_role("menuitem", name="出口报关单补录").click()
     expect(page.get_by_role("heading", name="出口报关单补录")).to_be_visible()
     assert_laid_out(page, "links")
@@ -291,6 +307,10 @@ def test_senior_mode_lays_out_every_main_screen_at_1280x720(page: Page, demo: ht
     expect(page.get_by_role("cell", name="待办").first).to_be_visible()
     turn(page, True)  # officer's own choice
     assert_laid_out(page, "customs")
+
+    menu(page).get_by_role("menuitem", name="审计记录").click()
+    expect(page.get_by_role("main").get_by_role("row").nth(1)).to_be_visible()
+    assert_laid_out(page, "audit")
 
     page.goto(f"/xh/customs/{application['id']}")
     expect(page.get_by_test_id("case-status")).to_contain_text("待办")

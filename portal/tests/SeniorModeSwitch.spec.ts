@@ -15,6 +15,7 @@ function mountSwitch() {
 
 beforeEach(() => {
   localStorage.clear()
+  sessionStorage.clear()
   html.classList.remove(SENIOR_CLASS)
 })
 afterEach(() => {
@@ -71,6 +72,18 @@ describe('长辈版 switch', () => {
     await settle()
     expect(html.classList.contains(SENIOR_CLASS)).toBe(false)
     expect(wrapper.get('button').attributes('aria-pressed')).toBe('false')
+  })
+
+  it('on a reload shows the user of this tab their choice before the server has said who is logged in', async () => {
+    localStorage.setItem(seniorKey('demo'), '1')
+    sessionStorage.setItem(`${SENIOR_KEY}.session`, 'demo')
+    const wrapper = mountSwitch()
+    expect(html.classList.contains(SENIOR_CLASS)).toBe(true)
+    useSession().expire() // the session had ended: 登录 shows the device's choice
+    await settle()
+    expect(html.classList.contains(SENIOR_CLASS)).toBe(false)
+    expect(wrapper.get('button').attributes('aria-pressed')).toBe('false')
+    expect(sessionStorage.getItem(`${SENIOR_KEY}.session`)).toBeNull()
   })
 
   it('restores the choice on a reload (a fresh store reading localStorage)', async () => {

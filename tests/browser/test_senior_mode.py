@@ -261,10 +261,18 @@ def test_senior_mode_lays_out_every_main_screen_at_1280x720(page: Page, demo: ht
     page.get_by_role("button", name="验证码图片，点击刷新").wait_for()
     assert_laid_out(page, "login")
 
+    page.get_by_role("tab", name="卡介质登录").click()
+    expect(page.get_by_role("button", name="卡介质登录", exact=True)).to_be_visible()
+    assert_laid_out(page, "card-login")
+
     sign_in(page)
     page.goto("/")
     page.get_by_role("tab", name="业务应用").click()
     assert_laid_out(page, "home")
+
+    page.goto("/xh/account/password")
+    expect(page.get_by_role("textbox", name="原密码")).to_be_visible()
+    assert_laid_out(page, "password")
 
     page.goto("/xh/apply")
     expect(page.get_by_role("heading", name="请选择享惠证明类型")).to_be_visible()

@@ -22,10 +22,33 @@ function stored(key: string): boolean | null {
   }
 }
 
+// Who was logged in in this browser tab, so a reload shows their choice before /api/v1/me answers (no flash).
+const SESSION_USER = `${SENIOR_KEY}.session`
+
+function sessionUser(): string {
+  try {
+    return sessionStorage.getItem(SESSION_USER) ?? ''
+  } catch {
+    return ''
+  }
+}
+
 export const useSeniorMode = defineStore('senior', () => {
   const session = useSession()
   const revision = ref(0) // bumped on each write, so `on` reads the storage again
-  const username = computed(() => session.me?.username ?? '')
+  const lastUser = sessionUser()
+  const username = computed(() => session.me?.username ?? (session.checked ? '' : lastUser))
+  watch(
+    () => session.me?.username,
+    (name) => {
+      try {
+        if (name) sessionStorage.setItem(SESSION_USER, name)
+        else if (session.checked) sessionStorage.removeItem(SESSION_USER)
+      } catch {
+        // not kept: a reload starts from the device's choice until the user is known
+      }
+    },
+  )
 
   const on = computed(() => {
     void revision.value

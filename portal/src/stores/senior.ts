@@ -39,8 +39,8 @@ export const useSeniorMode = defineStore('senior', () => {
   const lastUser = sessionUser()
   const username = computed(() => session.me?.username ?? (session.checked ? '' : lastUser))
   watch(
-    () => session.me?.username,
-    (name) => {
+    () => [session.me?.username, session.checked] as const,
+    ([name]) => {
       try {
         if (name) sessionStorage.setItem(SESSION_USER, name)
         else if (session.checked) sessionStorage.removeItem(SESSION_USER)

@@ -4,7 +4,7 @@ The text grows to 1.5× and is remembered: per user, and on the device for 登�
 the device's choice (what 登录 showed), so logging in never changes the look; another user's choice is never
 inherited. On each main screen at 1280×720 nothing is cut or overlaps: every visible control lies inside the
 viewport (or inside something that scrolls), its text fits in its box, and the controls of the header, the tabs
-bar, the forms and the dialogs do not intersect.
+bar, the forms and the dialogs do not intersect; and every visible text stands at 7:1 or more against its background.
 """
 
 from __future__ import annotations

@@ -6,7 +6,13 @@ import { SENIOR_CLASS, SENIOR_KEY, seniorKey } from '../src/stores/senior'
 import { plugins, settle } from './helpers'
 
 const html = document.documentElement
-const user = (username: string) => ({ userId: username, username, displayName: username, role: 'ENTERPRISE' as const, enterprise: null })
+const user = (username: string) => ({
+  userId: username,
+  username,
+  displayName: username,
+  role: 'ENTERPRISE' as const,
+  enterprise: null,
+})
 
 function mountSwitch() {
   const installed = plugins()

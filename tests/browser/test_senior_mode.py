@@ -39,6 +39,9 @@ CONTROLS = [
     ".el-message-box__title",
     ".el-message-box__message",
     ".el-descriptions__label",
+    ".el-select-dropdown__item",
+    ".el-date-table-cell__text",
+    ".el-date-range-picker__header div",
 ]
 # Of those, the ones whose text must fit in their box (fields scroll their own text by design).
 TEXT_BEARING = [
@@ -53,6 +56,8 @@ TEXT_BEARING = [
     ".el-dialog__title",
     ".el-message-box__title",
     ".el-descriptions__label",
+    ".el-select-dropdown__item",
+    ".el-date-table-cell__text",
 ]
 # Groups of controls laid out side by side, none of which may intersect another of its group.
 SIDE_BY_SIDE = [
@@ -344,6 +349,15 @@ def test_senior_mode_lays_out_every_main_screen_at_1280x720(page: Page, demo: ht
     menu(page).get_by_role("menuitem", name="享惠受阻协调查询").click()
     expect(page.get_by_role("cell", name="待办").first).to_be_visible()
     assert_laid_out(page, "query")
+    page.get_by_role("combobox", name="处理状态").press("Enter")
+    expect(page.get_by_role("option", name="待办")).to_be_visible()
+    assert_laid_out(page, "query-status-list")
+    page.keyboard.press("Escape")
+    page.get_by_placeholder("开始日期").click()
+    expect(page.locator(".el-date-range-picker")).to_be_visible()
+    assert_laid_out(page, "query-dates")
+    page.keyboard.press("Escape")
+    expect(page.locator(".el-date-range-picker")).to_be_hidden()
 
     page.get_by_role("button", name=application["requestNo"]).click()
     expect(page.get_by_role("tab", name=f"详情 {application['requestNo']}", selected=True)).to_be_visible()

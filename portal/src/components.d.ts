@@ -54,6 +54,7 @@ declare module 'vue' {
     RequestFilters: typeof import('./components/RequestFilters.vue')['default']
     RouterLink: typeof import('vue-router')['RouterLink']
     RouterView: typeof import('vue-router')['RouterView']
+    SeniorModeSwitch: typeof import('./components/SeniorModeSwitch.vue')['default']
     SkipLink: typeof import('./components/SkipLink.vue')['default']
     StatusHistory: typeof import('./components/StatusHistory.vue')['default']
     StatusTag: typeof import('./components/StatusTag.vue')['default']

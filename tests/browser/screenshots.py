@@ -51,8 +51,19 @@ def take(base_url: str) -> list[Path]:
         shots.append(OUT / "application-form.png")
         page.screenshot(path=shots[-1])
 
-        # The 暂存 message has faded (Element Plus messages share role=alert with the field hints, hence the class).
+        # The same form in 长辈版 (large text, high contrast), then back to the standard look for the rest. The 暂存
+        # message has faded first (Element Plus messages share role=alert with the field hints, hence the class).
         page.locator(".el-message").wait_for(state="detached")
+        senior = page.get_by_role("button", name="长辈版", exact=True)
+        senior.click()
+        page.wait_for_function("() => document.documentElement.classList.contains('senior-mode')")
+        page.mouse.move(640, 700)  # off the header, which has grown under the pointer
+        page.wait_for_timeout(400)  # the menu's width transition
+        shots.append(OUT / "application-form-senior.png")
+        page.screenshot(path=shots[-1])
+        senior.click()
+        page.wait_for_function("() => !document.documentElement.classList.contains('senior-mode')")
+
         page.get_by_role("menuitem", name="享惠受阻协调查询").click()
         page.get_by_text("共 ").wait_for()
         page.get_by_role("cell", name="待办").first.wait_for()

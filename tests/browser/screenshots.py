@@ -69,6 +69,16 @@ def take(base_url: str) -> list[Path]:
         page.get_by_role("cell", name="待办").first.wait_for()
         shots.append(OUT / "query.png")
         page.screenshot(path=shots[-1])
+
+        # The same in English (the switch is kept in the browser), then 登录 as an English reader meets it.
+        page.get_by_role("banner").get_by_role("button", name="English", exact=True).click()
+        page.get_by_role("cell", name="Pending").first.wait_for()
+        shots.append(OUT / "query-en.png")
+        page.screenshot(path=shots[-1])
+        page.goto(f"{base_url}/login")
+        page.get_by_role("button", name="Log in", exact=True).wait_for()
+        shots.append(OUT / "login-en.png")
+        page.screenshot(path=shots[-1])
         browser.close()
     return shots
 

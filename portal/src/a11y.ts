@@ -34,3 +34,43 @@ export const keyboardScroll: Directive<HTMLElement, string> = {
     wrap.setAttribute('aria-label', binding.value)
   },
 }
+
+/**
+ * A field's red hint (Element Plus renders it as the form item's `.el-form-item__error`, role=alert, so it is
+ * announced) is tied to its control: the control gets aria-invalid="true" and aria-describedby naming the hint,
+ * so a screen reader says what is wrong when the field is reached again; both go when the hint goes.
+ */
+export function describeFieldErrors(root: HTMLElement = document.body): MutationObserver {
+  let pending = false
+  let next = 0
+  const sync = (): void => {
+    pending = false
+    for (const item of root.querySelectorAll<HTMLElement>('.el-form-item')) {
+      const hint = item.querySelector<HTMLElement>(':scope > .el-form-item__content > .el-form-item__error')
+      if (hint && !hint.id) hint.id = `field-hint-${++next}`
+      const controls = item.querySelectorAll<HTMLElement>(
+        ':scope > .el-form-item__content input:not([type="hidden"]), :scope > .el-form-item__content textarea',
+      )
+      for (const control of controls) {
+        const described = (control.getAttribute('aria-describedby') ?? '').split(' ').filter(Boolean)
+        const others = described.filter((id) => !id.startsWith('field-hint-'))
+        const wanted = hint ? [...others, hint.id] : others
+        if (wanted.join(' ') !== described.join(' ')) {
+          if (wanted.length) control.setAttribute('aria-describedby', wanted.join(' '))
+          else control.removeAttribute('aria-describedby')
+        }
+        if (hint) control.setAttribute('aria-invalid', 'true')
+        else if (control.getAttribute('aria-invalid') === 'true') control.removeAttribute('aria-invalid')
+      }
+    }
+  }
+  const observer = new MutationObserver(() => {
+    if (!pending) {
+      pending = true
+      queueMicrotask(sync) // one pass for a burst of changes (a 暂存 shows every hint at once)
+    }
+  })
+  observer.observe(root, { subtree: true, childList: true })
+  sync()
+  return observer
+}

@@ -10,7 +10,7 @@ import { router } from './router'
 import { i18n } from './i18n'
 import { setUnauthenticatedHandler } from './api/client'
 import { useSession } from './stores/session'
-import { dropMisplacedAriaChecked } from './a11y'
+import { describeFieldErrors, dropMisplacedAriaChecked } from './a11y'
 import { useSeniorMode } from './stores/senior'
 
 const app = createApp(App)
@@ -26,3 +26,4 @@ setUnauthenticatedHandler(() => {
 
 app.mount('#app')
 dropMisplacedAriaChecked()
+describeFieldErrors()

@@ -218,6 +218,27 @@ def test_enterprise_query_and_details(page: Page, demo: httpx.Client, axe_source
     audit.assert_clean()
 
 
+def test_a_dialog_keeps_the_focus_while_open_and_gives_it_back(page: Page, demo: httpx.Client) -> None:
+    editable = draft(demo)
+    sign_in(page)
+    page.goto("/xh/query")
+    row = page.get_by_role("main").get_by_role("row").filter(has_text=editable["requestNo"])
+    row.get_by_role("cell", name="选择当前行").click()
+    delete = page.get_by_role("button", name="删除", exact=True)
+    delete.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="提示")
+    expect(dialog).to_be_visible()
+    for _ in range(6):  # Tab and Shift+Tab go round the dialog's buttons, never behind it
+        page.keyboard.press("Tab")
+        assert dialog.evaluate("d => d.contains(document.activeElement)"), "the focus left the open dialog"
+    page.keyboard.press("Shift+Tab")
+    assert dialog.evaluate("d => d.contains(document.activeElement)"), "the focus left the open dialog"
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(delete).to_be_focused()  # back where it was
+
+
 def test_officer_screens(page: Page, demo: httpx.Client, axe_source: str) -> None:
     audit = Audit(page, axe_source)
     case = submitted(demo)

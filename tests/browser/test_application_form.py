@@ -119,7 +119,16 @@ def test_saving_an_empty_form_shows_every_red_hint_beside_its_field(page: Page) 
         # Right of its own field, on the field's line (the reason box is tall: its hint is on its first line).
         assert f["x"] + f["width"] <= h["x"] <= f["x"] + f["width"] + 60, (field, h, f)
         assert f["y"] <= h["y"] + h["height"] / 2 <= f["y"] + f["height"], (field, h, f)
+        # Tied to its field for a screen reader: invalid, and described by the hint (issue 18).
+        control = page.get_by_role(role, name=field, exact=True)
+        expect(control).to_have_attribute("aria-invalid", "true")
+        expect(control).to_have_accessible_description(hint)
     expect(page.get_by_role("main").get_by_text(re.compile(r"^请(选择|填写)"))).to_have_count(len(REQUIRED_HINTS))
+    declaration = page.get_by_role("textbox", name="进口报关单号", exact=True)
+    declaration.fill("JP-1")  # corrected: the hint goes, and the field is no longer marked invalid
+    expect(page.get_by_text("请填写进口报关单号", exact=True)).to_be_hidden()
+    expect(declaration).not_to_have_attribute("aria-invalid", "true")
+    expect(declaration).to_have_accessible_description("")
     expect(page.get_by_role("main").get_by_text("协调单号：")).to_have_count(0)  # nothing was saved
     shot(page, "all-hints")
 

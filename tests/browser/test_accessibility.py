@@ -9,6 +9,7 @@ help and the elements it found. Minor and moderate findings are not counted (axe
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,8 @@ COUNTED = {"serious", "critical"}
 # keyboard reaches every option (WCAG 2.1.1), which the rule does not model. Only that rule, only those lists.
 ACCEPTED = {"scrollable-region-focusable": ".el-select-dropdown__wrap"}
 BASE = "/api/v1/coordination-requests"
+LOCALES = ROOT / "portal" / "src" / "locales"
+TEXTS = {lang: json.loads((LOCALES / f"{lang}.json").read_text(encoding="utf-8")) for lang in ("zh-CN", "en-US")}
 OFFICER = ("officer", "Officer@2026")
 
 
@@ -237,6 +240,54 @@ def test_a_dialog_keeps_the_focus_while_open_and_gives_it_back(page: Page, demo:
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(delete).to_be_focused()  # back where it was
+
+
+@pytest.mark.parametrize("mode", ["长辈版", "English"])
+def test_the_main_screens_in_senior_mode_and_in_english(
+    page: Page, demo: httpx.Client, axe_source: str, mode: str
+) -> None:
+    """The same rules in 长辈版 (its own colours and sizes) and in English (other texts, other widths)."""
+    audit = Audit(page, axe_source)
+    editable = draft(demo)
+    page.goto("/login")
+    if mode == "长辈版":
+        page.get_by_role("button", name="长辈版", exact=True).click()
+        page.wait_for_function("() => document.documentElement.classList.contains('senior-mode')")
+    else:
+        page.get_by_role("button", name="English", exact=True).click()
+        expect(page.locator("html")).to_have_attribute("lang", "en-US")
+    text = TEXTS["en-US" if mode == "English" else "zh-CN"]
+    audit.check(f"登录 ({mode})")
+
+    sign_in(page)
+    page.goto("/xh/apply/CUSTOMS_CO")
+    page.get_by_role("main").get_by_role("button", name=text["apply"]["save"], exact=True).click()
+    expect(page.get_by_role("combobox", name=text["apply"]["importCountry"], exact=True)).to_have_attribute(
+        "aria-invalid", "true"
+    )
+    audit.check(f"享惠受阻协调申请 (暂存后红色提示, {mode})")
+
+    page.goto("/xh/query")
+    row = page.get_by_role("main").get_by_role("row").filter(has_text=editable["requestNo"])
+    expect(row).to_have_count(1)
+    audit.check(f"享惠受阻协调查询 ({mode})")
+    row.get_by_role("cell").first.locator("label").click()  # the row's selection box
+    page.get_by_role("button", name=text["query"]["delete"], exact=True).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    audit.check(f"享惠受阻协调查询 (删除确认框, {mode})")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+
+    page.goto(f"/xh/requests/{submitted(demo)['id']}")
+    expect(page.get_by_role("main").get_by_role("heading", level=3).first).to_be_visible()
+    audit.check(f"详情 (只读, {mode})")
+
+    sign_in(page, *OFFICER)
+    page.goto("/xh/customs")
+    expect(page.get_by_role("main").get_by_role("row").nth(1)).to_be_visible()
+    audit.check(f"海关处理 (待办队列, {mode})")
+    audit.assert_clean()
 
 
 def test_officer_screens(page: Page, demo: httpx.Client, axe_source: str) -> None:

@@ -40,6 +40,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise ValidationFailed("分页参数有误", fields=[FieldError(field="cursor", message="分页参数有误")]) from None
 
 
+# The filters of RequestFilters that match their column exactly (the names are the columns' names too).
+EQUAL_FILTERS = ("request_no", "certificate_no", "export_declaration_no", "status", "proof_type", "agreement_code")
+
+
 @dataclass
 class Filters:
     """The conditions of a WHERE clause and their arguments, numbered as they are added."""
@@ -58,6 +62,14 @@ class Filters:
             self.add(f"{column} >= ?", china_day_start(first))
         if last:
             self.add(f"{column} < ?", china_day_start(last + timedelta(days=1)))
+
+    def request_filters(self, q: Any) -> None:
+        """The query filters of SPEC §4 (a `RequestFilters`), on a table with the form's columns and `submitted_at`:
+        查询 and the officers' queue filter alike."""
+        for column in EQUAL_FILTERS:
+            if value := getattr(q, column):
+                self.add(f"{column} = ?", value.strip())
+        self.china_days("submitted_at", q.submitted_from, q.submitted_to)
 
     @property
     def where(self) -> str:

@@ -162,19 +162,7 @@ class PostgresApplications(repository.PostgresKeyed, Applications):
     async def page(self, q: c.ListQuery, tenant: str) -> Page[Application]:
         filters = Filters(["deleted_at IS NULL"])
         filters.add("credit_code = ?", tenant)
-        if q.request_no:
-            filters.add("request_no = ?", q.request_no.strip())
-        if q.certificate_no:
-            filters.add("certificate_no = ?", q.certificate_no.strip())
-        if q.export_declaration_no:
-            filters.add("export_declaration_no = ?", q.export_declaration_no.strip())
-        if q.status:
-            filters.add("status = ?", q.status)
-        if q.proof_type:
-            filters.add("proof_type = ?", q.proof_type)
-        if q.agreement_code:
-            filters.add("agreement_code = ?", q.agreement_code)
-        filters.china_days("submitted_at", q.submitted_from, q.submitted_to)
+        filters.request_filters(q)
         page = await keyset_page(
             self.conn,
             "coordination_requests",

@@ -90,19 +90,9 @@ class PostgresCases(repository.PostgresKeyed, Cases):
 
     async def page(self, q: c.CaseQuery) -> Page[Case]:
         filters = Filters()
-        for column, value in (
-            ("request_no", q.request_no),
-            ("certificate_no", q.certificate_no),
-            ("export_declaration_no", q.export_declaration_no),
-            ("status", q.status),
-            ("proof_type", q.proof_type),
-            ("agreement_code", q.agreement_code),
-        ):
-            if value:
-                filters.add(f"{column} = ?", value.strip())
+        filters.request_filters(q)
         if q.enterprise:
             filters.add("(credit_code = ? OR strpos(enterprise_name, ?) > 0)", q.enterprise.strip())
-        filters.china_days("submitted_at", q.submitted_from, q.submitted_to)
         page = await keyset_page(
             self.conn,
             "cases",

@@ -46,8 +46,6 @@ class Cases(repository.Keyed):
     async def save(self, case: Case, effects: Effects = domain.NOTHING) -> None:
         """Keeps the case as the move left it, and what the move caused."""
 
-    # An Idempotency-Key's binding to the decision it started (see shared/idempotency.py).
-
 
 Store = repository.Store[Cases]
 

@@ -25,7 +25,7 @@ class Accounts:
 
     async def change_password(self, cmd: c.PasswordChange) -> c.PasswordChanged:
         token_hash = digest(cmd.token)
-        async with self.store.connect() as directory:
+        async with self.store.reading() as directory:
             user = await directory.session_user(token_hash, self.idle)
             if user is None:
                 raise Unauthenticated("登录已失效，请重新登录", code="SESSION_EXPIRED")

@@ -74,7 +74,7 @@ class CardLogin:
         if wait:
             raise TooManyRequests(retry_after=wait)
         challenge_id, nonce = uuid.uuid4(), secrets.token_bytes(NONCE_BYTES)
-        async with self.store.connect() as directory:
+        async with self.store.reading() as directory:
             await directory.add_challenge(challenge_id, card_no, nonce, CHALLENGE_TTL)
         return c.CardChallenge(
             challenge_id=str(challenge_id),
@@ -84,7 +84,7 @@ class CardLogin:
 
     async def login(self, cmd: c.CardLoginCommand) -> identity.Session:
         card_no = _card_no(cmd.card_no)
-        async with self.store.connect() as directory:
+        async with self.store.reading() as directory:
             card = await directory.card(card_no)
             key = name_key(card.username) if card else name_key("card:" + card_no)
             cid = _challenge_id(cmd.challenge_id)

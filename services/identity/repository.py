@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import asyncpg
 
-from shared import audit, outbox
+from shared import audit, outbox, repository
 from shared.contracts.common import Actor
 from shared.contracts.events import SessionsEnded
 
@@ -239,29 +239,13 @@ class Administration(Directory):
         """Waits until the outbox relay has published every sessions-ended event; False if not within the wait."""
 
 
-class Store(ABC):
-    @abstractmethod
-    def connect(self) -> AbstractAsyncContextManager[Directory]:
-        """identity's records on one connection, for the length of the block."""
-
-    @abstractmethod
-    def transaction(self) -> AbstractAsyncContextManager[Directory]:
-        """identity's records in a transaction of their own."""
+# identity's records on one connection (`reading`: each call a statement of its own) or in a transaction.
+Store = repository.Store[Directory]
 
 
-class PostgresStore(Store):
+class PostgresStore(repository.PostgresStore[Directory]):
     def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-
-    @asynccontextmanager
-    async def connect(self) -> AsyncIterator[PostgresDirectory]:
-        async with self.pool.acquire() as conn:
-            yield PostgresDirectory(conn)
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[PostgresDirectory]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield PostgresDirectory(conn)
+        super().__init__(pool, PostgresDirectory)
 
 
 ACTOR_COLUMNS = "u.id, u.username, u.display_name, u.role, e.credit_code, e.name AS enterprise_name, e.customs_code"

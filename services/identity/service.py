@@ -62,7 +62,7 @@ class Identity:
         code = "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(4))
         captcha_id = uuid.uuid4()
         png = await asyncio.to_thread(lambda: _image.generate(code).getvalue())
-        async with self.store.connect() as directory:
+        async with self.store.reading() as directory:
             # Purged here, where they are made: at most the throttle's rate, each an index range of a few rows.
             await directory.purge_expired_logins()
             await directory.add_captcha(captcha_id, digest(code), CAPTCHA_TTL)
@@ -83,7 +83,7 @@ class Identity:
         return hmac.compare_digest(stored, digest(code.strip().upper()))
 
     async def login(self, cmd: c.LoginCommand) -> c.Session:
-        async with self.store.connect() as directory:
+        async with self.store.reading() as directory:
             if not await self._check_captcha(directory, cmd.captcha_id, cmd.captcha_code):
                 await _audit(directory, cmd, None, "CAPTCHA_INVALID")
                 raise CaptchaInvalid()
@@ -108,7 +108,7 @@ class Identity:
     async def verify_session(self, cmd: c.SessionToken) -> c.Session:
         """The session touched (idle timeout) and its user read; the actor signed once and reused while its
         signature has well over a minute to live."""
-        async with self.store.connect() as directory:
+        async with self.store.reading() as directory:
             live = await directory.touch_session(digest(cmd.token), self.sessions.idle)
         if live is None:
             raise Unauthenticated("登录已失效，请重新登录", code="SESSION_EXPIRED")
@@ -129,7 +129,7 @@ class Identity:
 
     async def record_refusal(self, cmd: Refusal) -> Empty:
         """The gateway's refusals (401/403/404) join the audit trail here: the gateway has no database."""
-        async with self.store.connect() as directory:
+        async with self.store.reading() as directory:
             await directory.audit(
                 actor=cmd.who[:200],
                 enterprise=cmd.enterprise,

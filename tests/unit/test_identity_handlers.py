@@ -228,8 +228,11 @@ class InMemoryStore(Store):
         self.records = records
 
     @asynccontextmanager
-    async def connect(self) -> AsyncIterator[Directory]:
+    async def reading(self) -> AsyncIterator[Directory]:
         yield InMemoryDirectory(self.records)
+
+    def within(self, conn: Any) -> Directory:
+        return InMemoryDirectory(self.records)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Directory]:

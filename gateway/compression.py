@@ -14,6 +14,7 @@ downloads and buffer nothing of a streamed answer. Here the answer decides, from
 
 from __future__ import annotations
 
+import functools
 import gzip
 from typing import Literal
 
@@ -36,6 +37,7 @@ GZIP_LEVEL = 5
 BROTLI_QUALITY = 4
 
 
+@functools.lru_cache(maxsize=64)  # browsers send a handful of distinct values: parse each once
 def preferred_encoding(accept_encoding: str, offered: tuple[Encoding, ...] = ("br", "gzip")) -> Encoding | None:
     """The first of `offered` that Accept-Encoding allows (q > 0, explicitly or through *), or None."""
     allowed: dict[str, float] = {}

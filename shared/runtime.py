@@ -7,7 +7,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -133,36 +133,40 @@ def _settings(d: ServiceDefinition) -> _Settings:
     """Every setting from the environment, checked together: a bad one stops the process with every problem."""
     env = Env()
     profile = env.choice("PROFILE", "dev", PROFILES)
-    config = _Settings(
-        profile=profile,
-        nats_url=env.str("NATS_URL"),
-        ca_file=nats_ca_file(env),
-        database_url=env.str("DATABASE_URL"),
-        health_host=env.str("HEALTH_HOST", "0.0.0.0"),
-        health_port=env.int("HEALTH_PORT", 8081),
-        seed=env.bool("SEED_DEMO_DATA", False),
-        audit_retention_days=env.int("AUDIT_RETENTION_DAYS", 180),
-        log_level=env.str("LOG_LEVEL", "INFO"),
-        verify_key=env.str("ACTOR_VERIFY_KEY"),
-        clock_file=env.optional("CLOCK_FILE"),
-        traces=tracing.settings_from_env(env, d.name.replace("_", "-")),
-        service=None,
-    )
+    nats_url, ca_file = env.str("NATS_URL"), nats_ca_file(env)
+    database_url = env.str("DATABASE_URL")
+    health_host, health_port = env.str("HEALTH_HOST", "0.0.0.0"), env.int("HEALTH_PORT", 8081)
+    seed, audit_retention_days = env.bool("SEED_DEMO_DATA", False), env.int("AUDIT_RETENTION_DAYS", 180)
+    log_level, verify_key = env.str("LOG_LEVEL", "INFO"), env.str("ACTOR_VERIFY_KEY")
+    clock_file = env.optional("CLOCK_FILE")
+    traces = tracing.settings_from_env(env, d.name.replace("_", "-"))
     env.require(
-        config.audit_retention_days >= audit.MIN_RETENTION_DAYS,
+        audit_retention_days >= audit.MIN_RETENTION_DAYS,
         f"AUDIT_RETENTION_DAYS must be at least {audit.MIN_RETENTION_DAYS} (audit records are kept six months)",
     )
     env.require(
-        not config.verify_key or actor_token.valid_public_key(config.verify_key),
+        not verify_key or actor_token.valid_public_key(verify_key),
         "ACTOR_VERIFY_KEY must be a base64 Ed25519 public key",
     )
-    config = replace(config, service=d.settings(env, profile))
-    env.require(
-        not (config.seed and profile == "production"), "SEED_DEMO_DATA must not be true in the production profile"
-    )
-    env.require(not config.clock_file or profile == "test", "CLOCK_FILE may only be set in the test profile")
+    service = d.settings(env, profile)
+    env.require(not (seed and profile == "production"), "SEED_DEMO_DATA must not be true in the production profile")
+    env.require(not clock_file or profile == "test", "CLOCK_FILE may only be set in the test profile")
     env.done(d.name)
-    return config
+    return _Settings(
+        profile=profile,
+        nats_url=nats_url,
+        ca_file=ca_file,
+        database_url=database_url,
+        health_host=health_host,
+        health_port=health_port,
+        seed=seed,
+        audit_retention_days=audit_retention_days,
+        log_level=log_level,
+        verify_key=verify_key,
+        clock_file=clock_file,
+        traces=traces,
+        service=service,
+    )
 
 
 class _Process:

@@ -70,6 +70,7 @@ describe('the language switch', () => {
     expect(localStorage.getItem('portal.language')).toBe('en-US')
 
     vi.resetModules() // a reload: the i18n module starts again from what is stored
+    document.documentElement.lang = '' // as a fresh page has it: only the reloaded module may set it
     const reloaded = await import('../src/i18n')
     expect(reloaded.language()).toBe('en-US')
     expect(reloaded.t('apply.save')).toBe('Save draft')

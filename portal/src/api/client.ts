@@ -12,7 +12,6 @@ export type ExportDeclarationLink = Schemas['ExportDeclarationLink']
 export type Case = Schemas['Case']
 export type CaseDetail = Schemas['CaseDetail']
 export type AuditRecord = Schemas['AuditRecord']
-export type AuditTrailPage = Schemas['AuditTrailPage']
 export type Me = Schemas['Me']
 export type FieldError = Schemas['FieldError']
 
@@ -219,7 +218,6 @@ export const api = {
   cardChallenge: (body: RequestBody<'/api/v1/auth/card/challenge', 'post'>) =>
     call('post', '/api/v1/auth/card/challenge', { body }),
   cardLogin: (body: RequestBody<'/api/v1/auth/card/login', 'post'>) => call('post', '/api/v1/auth/card/login', { body }),
-  me: () => call('get', '/api/v1/me'),
   /** Who is logged in, if anyone: 200 with user null (never a 401, which the browser would log in its console). */
   session: () => call('get', '/api/v1/session'),
   changePassword: (body: RequestBody<'/api/v1/me/password', 'post'>) => call('post', '/api/v1/me/password', { body }),

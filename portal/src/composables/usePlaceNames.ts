@@ -3,7 +3,7 @@
 // code not found stays as it is.
 import { ref, watch, type Ref } from 'vue'
 import { api } from '../api/client'
-import { i18n, t } from '../i18n'
+import { language, t } from '../i18n'
 
 export interface Place {
   code: string
@@ -19,13 +19,13 @@ export function placeLabel(place: Place): string {
 const known = new Map<string, Promise<Place | null>>()
 
 /** The label of a country code; the reference API has no look-up by code, so a search by it, exact match kept. */
-export async function countryName(code: string): Promise<string> {
+async function countryName(code: string): Promise<string> {
   const place = await cached(`country:${code}`, async () => (await api.countries(code)).items, code)
   return place ? placeLabel(place) : code
 }
 
 /** The label of a port code of a country. */
-export async function portName(country: string, code: string): Promise<string> {
+async function portName(country: string, code: string): Promise<string> {
   const place = await cached(`port:${country}:${code}`, async () => (await api.ports(country, code)).items, code)
   return place ? placeLabel(place) : code
 }
@@ -59,7 +59,7 @@ export function usePlaceNames(source: () => { country?: string | null; port?: st
   const port = ref('')
   watch(
     // The language too: a switch renders the names anew.
-    () => [source()?.country ?? '', source()?.port ?? '', i18n.global.locale.value] as const,
+    () => [source()?.country ?? '', source()?.port ?? '', language()] as const,
     async ([c, p]) => {
       country.value = c
       port.value = p

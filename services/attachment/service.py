@@ -395,12 +395,16 @@ async def _s3_ready(ctx: Context) -> bool:
     return _storage(ctx).available
 
 
+def _store(ctx: Context) -> PostgresStore:
+    return ctx.one("store", lambda: PostgresStore(ctx.pool))  # the service and the reconciler share one
+
+
 def _service(ctx: Context) -> AttachmentService:
     settings: Settings = ctx.settings
     scan = functools.partial(scanner.scan, settings.clamd_address) if settings.clamd_address else None
     return ctx.one(
         "attachments",
-        lambda: AttachmentService(PostgresStore(ctx.pool), _storage(ctx), NatsApplications(ctx.nc), scan=scan),
+        lambda: AttachmentService(_store(ctx), _storage(ctx), NatsApplications(ctx.nc), scan=scan),
     )
 
 
@@ -409,7 +413,7 @@ def _reconciler(ctx: Context) -> Reconciler:
     return ctx.one(
         "reconciler",
         lambda: Reconciler(
-            PostgresStore(ctx.pool),
+            _store(ctx),
             _storage(ctx),
             _service(ctx).report_damage,
             orphan_grace_seconds=settings.orphan_grace_seconds,

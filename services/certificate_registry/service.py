@@ -164,7 +164,7 @@ class Ingestion:
 
 async def seed(ctx: Context) -> None:
     """Demo certificates go in through the same ingest path as the issuing systems' records."""
-    async with PostgresStore(ctx.pool).transaction() as certificates:
+    async with _store(ctx).transaction() as certificates:
         today = china_date(ctx.clock.now())
         for cert in demo.CERTIFICATES:
             await certificates.upsert(
